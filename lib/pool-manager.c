@@ -20,8 +20,13 @@
 
 #include "pool.h"
 
-/* While a slot has no worker (fork failed), retry this often. */
-#define RESPAWN_RETRY_MS 100
+/*
+ * A slot whose worker could not be started (fork failed), or whose
+ * worker died before taking any task (its initializer crashed, say), is
+ * refilled after this pause, so that a worker that cannot run does not
+ * turn into a storm of forks.
+ */
+#define RESPAWN_PAUSE_MS 100
 
 struct manager {
 	mproc_pool *p;
@@ -244,23 +249,47 @@ work_left(const struct manager *m)
 	return !m->closed || m->queue.n > 0 || m->open > 0;
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec t = mproc__now();
+
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static void
 start_worker(struct manager *m, struct pool_worker *w)
 {
 	if (pool__worker_start(m->p, w) == 0)
 		m->fds[1 + (w - m->p->workers)].fd = pool__worker_fd(w);
+	else
+		w->respawn_ms = now_ms() + RESPAWN_PAUSE_MS;
 }
 
-/* Worker w has ended: take its last results, reap it, replace it. */
+/* Worker w has ended: take its last results, reap it, settle its tasks. */
 static void
 worker_ended(struct manager *m, struct pool_worker *w)
 {
+	bool began = uatomic_read(&w->tasks->head) != 0;
+
 	collect(m, w);
 	pool__worker_reap(w);
 	m->fds[1 + (w - m->p->workers)].fd = -1;
 	settle_open(m, w);
-	if (!m->terminating && work_left(m))
-		start_worker(m, w);
+	w->respawn_ms = began ? 0 : now_ms() + RESPAWN_PAUSE_MS;
+}
+
+/* Starts workers in the empty slots, while the pool still needs them. */
+static void
+refill(struct manager *m)
+{
+	for (int i = 0; i < m->p->nworkers; i++) {
+		struct pool_worker *w = &m->p->workers[i];
+
+		if (w->proc == NULL && !m->terminating && work_left(m) &&
+		    now_ms() >= w->respawn_ms)
+			start_worker(m, w);
+	}
 }
 
 /* Something to do without sleeping: results, or submissions. */
@@ -290,7 +319,7 @@ sleep_timeout(struct manager *m)
 {
 	for (int i = 0; i < m->p->nworkers; i++)
 		if (m->p->workers[i].proc == NULL)
-			return RESPAWN_RETRY_MS;
+			return RESPAWN_PAUSE_MS;
 	return -1;
 }
 
@@ -299,24 +328,22 @@ static void
 wait_events(struct manager *m)
 {
 	mproc_pool *p = m->p;
-	int timeout = 0;
+	int timeout = 0, ready;
 	uint64_t bell;
 
 	uatomic_set(&p->shared->mgr_sleeping, 1);
 	cmm_smp_mb();	/* [M1] pairs with [N1] in pool__doorbell() */
 	if (!work_visible(m))
 		timeout = sleep_timeout(m);
-	if (poll(m->fds, 1 + p->nworkers, timeout) <= 0)
-		timeout = 0;	/* EINTR (signals are blocked) or nothing */
+	/* Even when busy, poll (without sleeping) for workers that died. */
+	ready = poll(m->fds, 1 + p->nworkers, timeout);
 	uatomic_set(&p->shared->mgr_sleeping, 0);
-	if (m->fds[0].revents & POLLIN)
+	if (ready > 0 && (m->fds[0].revents & POLLIN))
 		(void)!read(p->doorbell, &bell, sizeof(bell));
-	for (int i = 0; i < p->nworkers; i++)
+	for (int i = 0; ready > 0 && i < p->nworkers; i++)
 		if (m->fds[1 + i].fd >= 0 && m->fds[1 + i].revents)
 			worker_ended(m, &p->workers[i]);
-	for (int i = 0; i < p->nworkers && work_left(m); i++)
-		if (p->workers[i].proc == NULL && !m->terminating)
-			start_worker(m, &p->workers[i]);
+	refill(m);
 }
 
 /* terminate: kill and reap every worker, cancel every unfinished task. */

@@ -145,6 +145,7 @@ struct pool_worker {
 	struct task_list open;		/* assigned, no result yet, in order */
 	unsigned assigned;		/* tasks given to this process */
 	unsigned window;		/* WINDOW_MIN..WINDOW_MAX */
+	uint64_t respawn_ms;		/* empty slot: refill from then on */
 	uint32_t task_tail;		/* our producer position in tasks */
 	uint32_t result_head;		/* our consumer position in results */
 	bool stopping;			/* told to exit, or killed */

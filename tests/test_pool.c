@@ -153,6 +153,13 @@ initializer(void *arg)
 	init_value = *(int *)arg;
 }
 
+static void
+initializer_crashes(void *arg)
+{
+	(void)arg;
+	raise(SIGKILL);
+}
+
 /* --- fixture ---------------------------------------------------------- */
 
 static int
@@ -270,6 +277,41 @@ test_pool_initializer_runs_in_every_new_worker(void **state)
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(get_int(submit_int(p, task_init_value, 0)), 7);
 	mproc_pool_free(p);	/* also frees the results not freed */
+}
+
+static void
+test_pool_create_oversized_limits_fail_einval(void **state)
+{
+	struct mproc_pool_attr a = { .workers = 1, .max_arg = SIZE_MAX };
+	struct mproc_pool_attr b = { .workers = 1, .max_result = 1u << 30 };
+
+	(void)state;
+	assert_null(mproc_pool_create(&a));
+	assert_int_equal(errno, EINVAL);
+	assert_null(mproc_pool_create(&b));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void
+test_pool_crashing_initializer_fails_tasks_echild_without_hanging(void **state)
+{
+	struct mproc_pool_attr a = {
+		.workers = 2, .initializer = initializer_crashes,
+	};
+	mproc_pool *p = mproc_pool_create(&a);
+	mproc_result *rs[3];
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < 3; i++)
+		rs[i] = submit_int(p, task_item, i);
+	for (int i = 0; i < 3; i++) {
+		assert_get_fails(rs[i], 10000, ECHILD);
+		mproc_result_free(rs[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sh->runs[i], 0);
+	mproc_pool_free(p);
 }
 
 /* --- submit, get, apply ------------------------------------------------ */
@@ -429,6 +471,26 @@ test_result_get_interrupted_by_handler_fails_eintr(void **state)
 }
 
 static void
+test_result_get_bad_arguments_fail_einval(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_item, 1);
+	int v;
+
+	(void)state;
+	assert_int_equal(mproc_result_get(NULL, &v, sizeof(v), 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_result_get(r, NULL, 4, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_result_get(r, &v, sizeof(v), -2), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_false(mproc_result_ready(NULL));
+	assert_int_equal(get_int(r), 1);
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void
 test_result_free_pending_task_still_runs_once(void **state)
 {
 	mproc_pool *p = pool_new(1, 0);
@@ -549,6 +611,68 @@ test_pool_map_with_crashing_items_fails_lowest_index_errno(void **state)
 }
 
 static void
+test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old;
+	pthread_t self = pthread_self(), t;
+	mproc_pool *p = pool_new(2, 0);
+	int args[4] = { 400, 400, 400, 400 }, out[4];
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	assert_int_equal(mproc_pool_map(p, task_sleep, args, sizeof(int), 4,
+					out, sizeof(int)), -1);
+	assert_int_equal(errno, EINTR);
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_join(p), 0);	/* all 4 still ran */
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_calls_after_close_fail_epipe(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	int v = 1, out;
+
+	(void)state;
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_apply(p, task_item, &v, sizeof(v), &out,
+					  sizeof(out)), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(mproc_pool_map(p, task_item, &v, sizeof(v), 1, &out,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(mproc_pool_join(p), 0);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_map_bad_arguments_fail_einval(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	int v = 1, out;
+
+	(void)state;
+	assert_int_equal(mproc_pool_map(p, NULL, &v, sizeof(v), 1, &out,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_pool_map(p, task_item, NULL, sizeof(v), 1, &out,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_pool_map(p, task_item, &v, sizeof(v), 1, NULL,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_pool_map(p, task_item, &v, sizeof(v), 0, NULL,
+					0), 0);
+	mproc_pool_free(p);
+}
+
+static void
 test_pool_map_arg_over_max_arg_fails_emsgsize(void **state)
 {
 	struct mproc_pool_attr a = { .workers = 1, .max_arg = 4 };
@@ -644,6 +768,25 @@ test_pool_max_tasks_per_child_replaces_workers(void **state)
 /* --- close, join, terminate, free ---------------------------------------- */
 
 static void
+test_pool_join_waits_for_running_tasks(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	mproc_result *rs[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		rs[i] = submit_int(p, task_sleep, 200);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_join(p), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_true(mproc_result_ready(rs[i]));
+		assert_int_equal(mproc_result_get(rs[i], NULL, 0, 0), 0);
+		mproc_result_free(rs[i]);
+	}
+	mproc_pool_free(p);
+}
+
+static void
 test_pool_join_before_close_fails_einval(void **state)
 {
 	mproc_pool *p = pool_new(1, 0);
@@ -726,6 +869,8 @@ main(void)
 		T(test_pool_create_negative_workers_fails_einval),
 		T(test_pool_create_zero_workers_runs_cpu_count_tasks_at_once),
 		T(test_pool_initializer_runs_in_every_new_worker),
+		T(test_pool_create_oversized_limits_fail_einval),
+		T(test_pool_crashing_initializer_fails_tasks_echild_without_hanging),
 		T(test_pool_apply_adds_two_ints),
 		T(test_pool_submit_arg_over_max_arg_fails_emsgsize),
 		T(test_pool_submit_bad_arguments_fails_einval),
@@ -734,15 +879,20 @@ main(void)
 		T(test_result_get_pending_times_out_eagain_then_etimedout),
 		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
 		T(test_result_get_interrupted_by_handler_fails_eintr),
+		T(test_result_get_bad_arguments_fail_einval),
 		T(test_result_free_pending_task_still_runs_once),
 		T(test_pool_submit_from_four_threads_all_complete),
 		T(test_pool_map_keeps_order_and_runs_every_item_when_some_fail),
 		T(test_pool_map_with_crashing_items_fails_lowest_index_errno),
+		T(test_pool_map_interrupted_fails_eintr_items_still_run),
+		T(test_pool_calls_after_close_fail_epipe),
+		T(test_pool_map_bad_arguments_fail_einval),
 		T(test_pool_map_arg_over_max_arg_fails_emsgsize),
 		T(test_pool_map_result_over_result_size_fails_emsgsize),
 		T(test_pool_task_killing_its_worker_fails_echild_others_complete),
 		T(test_pool_worker_killed_from_outside_fails_echild_pool_works),
 		T(test_pool_max_tasks_per_child_replaces_workers),
+		T(test_pool_join_waits_for_running_tasks),
 		T(test_pool_join_before_close_fails_einval),
 		T(test_pool_close_then_join_finishes_queued_work),
 		T(test_pool_terminate_fails_unfinished_results_ecanceled),
