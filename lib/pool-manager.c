@@ -85,7 +85,7 @@ collect(struct manager *m, struct pool_worker *w)
 	uint32_t used = ring_used(w->results, head);
 	size_t taken = 0;
 
-	if (used == 0 || w->broken)
+	if (w->proc == NULL || w->broken || used == 0)
 		return 0;
 	pthread_mutex_lock(&m->p->lock);
 	while (used > 0) {
