@@ -398,12 +398,38 @@ manage(struct manager *m)
 	return true;
 }
 
+/* Forks the first workers; on failure, kills and reaps those started. */
+static int
+start_all(mproc_pool *p)
+{
+	int rc = 0;
+
+	for (int i = 0; i < p->nworkers && rc == 0; i++)
+		rc = pool__worker_start(p, &p->workers[i]);
+	if (rc == 0)
+		return 0;
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].proc != NULL)
+			pool__worker_kill(&p->workers[i]);
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].proc != NULL)
+			pool__worker_reap(&p->workers[i]);
+	return rc;
+}
+
 void *
 pool__manager_main(void *arg)
 {
 	struct manager m = { .p = arg };
 	mproc_pool *p = m.p;
+	int rc = start_all(p);
 
+	p->start_err = -rc;
+	cmm_smp_wmb();	/* [S2] start_err before started; pairs with [S3] */
+	uatomic_set(&p->started, 1);
+	mproc__futex_wake(&p->started, INT32_MAX);
+	if (rc < 0)
+		return NULL;
 	m.fds = p->pollfds;
 	m.fds[0] = (struct pollfd){ .fd = p->doorbell, .events = POLLIN };
 	for (int i = 0; i < p->nworkers; i++)

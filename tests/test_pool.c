@@ -314,6 +314,43 @@ test_pool_crashing_initializer_fails_tasks_echild_without_hanging(void **state)
 	mproc_pool_free(p);
 }
 
+struct creator {
+	mproc_pool *p;
+	pid_t worker;
+};
+
+static void *
+create_in_thread(void *arg)
+{
+	struct creator *c = arg;
+
+	c->p = mproc_pool_create(&(struct mproc_pool_attr){ .workers = 1 });
+	if (c->p != NULL &&
+	    mproc_pool_apply(c->p, task_getpid, NULL, 0, &c->worker,
+			     sizeof(c->worker)) != sizeof(c->worker))
+		c->worker = -1;
+	return NULL;
+}
+
+static void
+test_pool_created_by_thread_that_ends_keeps_its_workers(void **state)
+{
+	struct creator c = { NULL, 0 };
+	pthread_t t;
+	pid_t pid = 0;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, create_in_thread, &c), 0);
+	pthread_join(t, NULL);
+	assert_non_null(c.p);
+	assert_true(c.worker > 0);
+	usleep(100 * 1000);	/* a parent-death signal would have come */
+	assert_int_equal(mproc_pool_apply(c.p, task_getpid, NULL, 0, &pid,
+					  sizeof(pid)), sizeof(pid));
+	assert_int_equal(pid, c.worker);
+	mproc_pool_free(c.p);
+}
+
 /* --- submit, get, apply ------------------------------------------------ */
 
 static void
@@ -870,6 +907,7 @@ main(void)
 		T(test_pool_create_zero_workers_runs_cpu_count_tasks_at_once),
 		T(test_pool_initializer_runs_in_every_new_worker),
 		T(test_pool_create_oversized_limits_fail_einval),
+		T(test_pool_created_by_thread_that_ends_keeps_its_workers),
 		T(test_pool_crashing_initializer_fails_tasks_echild_without_hanging),
 		T(test_pool_apply_adds_two_ints),
 		T(test_pool_submit_arg_over_max_arg_fails_emsgsize),
