@@ -279,6 +279,11 @@ mproc_pool_create(const struct mproc_pool_attr *attr)
 		pool_release(p);
 		return fail_null(-rc);
 	}
+	rc = pool__registry_add(p);
+	if (rc < 0) {
+		mproc_pool_free(p);
+		return fail_null(-rc);
+	}
 	return p;
 }
 
@@ -356,6 +361,7 @@ mproc_pool_free(mproc_pool *p)
 
 	if (p == NULL)
 		return;
+	pool__registry_remove(p);
 	if (!uatomic_read(&p->manager_done))
 		pool_stop(p, true);
 	manager_wait(p, false);

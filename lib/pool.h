@@ -189,6 +189,10 @@ struct mproc_pool {
 	int32_t manager_done;
 	pthread_mutex_t join_lock;	/* guards manager_joined */
 	bool manager_joined;
+
+	/* Under the registry's mutex (pool-registry.c). */
+	struct mproc_pool *next_pool;
+	bool registered;
 };
 
 /* Tasks lists (pool.c). */
@@ -208,6 +212,11 @@ void pool__result_data_free(struct mproc_result *r);
 
 /* Rings the manager's doorbell if it sleeps (pool.c); any process. */
 void pool__doorbell(mproc_pool *p);
+
+/* The pools to terminate at exit (pool-registry.c).  add: 0 or -errno;
+ * remove: safe on a pool not (or no longer) registered. */
+int pool__registry_add(mproc_pool *p);
+void pool__registry_remove(mproc_pool *p);
 
 /* The manager thread (pool-manager.c). */
 void *pool__manager_main(void *arg);

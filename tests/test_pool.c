@@ -6,8 +6,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -883,6 +886,41 @@ test_pool_terminate_fails_unfinished_results_ecanceled(void **state)
 	mproc_pool_free(p);
 }
 
+/* In a child: a pool busy with slow tasks, then exit() without a free. */
+static void
+exit_with_busy_pool(void)
+{
+	struct mproc_pool_attr a = { .workers = 2 };
+	mproc_pool *p = mproc_pool_create(&a);
+	int ms = 2000;
+
+	if (p == NULL)
+		_exit(1);
+	for (int i = 0; i < 6; i++)
+		if (mproc_pool_submit(p, task_sleep, &ms, sizeof(ms)) == NULL)
+			_exit(2);
+	usleep(50 * 1000);
+	exit(0);
+}
+
+static void
+test_pool_exit_without_free_leaves_no_process(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	/* Orphaned workers would become our children: test_no_children. */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		exit_with_busy_pool();
+	assert_int_equal(test_reap(pid, 10), 0);
+	usleep(300 * 1000);	/* time for any orphan to die and be ours */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+}
+
 static void
 test_pool_free_with_unfreed_results_frees_them(void **state)
 {
@@ -935,6 +973,7 @@ main(void)
 		T(test_pool_close_then_join_finishes_queued_work),
 		T(test_pool_terminate_fails_unfinished_results_ecanceled),
 		T(test_pool_free_with_unfreed_results_frees_them),
+		T(test_pool_exit_without_free_leaves_no_process),
 #undef T
 	};
 
