@@ -212,12 +212,23 @@ begin_exit(struct manager *m)
 	}
 }
 
+/* Where the oldest open task of w starts in its task ring. */
+static uint32_t
+first_start(const struct pool_worker *w)
+{
+	const struct mproc_result *r = w->open.head;
+
+	return r->task_end - (uint32_t)(sizeof(struct task_frame) + r->arg_len);
+}
+
 /*
- * Settles the open tasks of a dead worker: the ones it consumed (at most
- * the one it was running) fail with ECHILD; the rest go back to the
- * front of the queue.  A worker that died before consuming anything (its
- * initializer crashed, say) fails its first task, so a worker that can
- * never run a task cannot keep the pool respawning forever.
+ * Settles the open tasks of a dead worker: the ones it consumed (by the
+ * protocol, at most the one it was running) fail with ECHILD; the rest
+ * go back to the front of the queue.  The oldest fails with ECHILD also
+ * when the worker consumed nothing at all (its initializer crashed, say)
+ * or left its head outside its open tasks (it scribbled on its ring), so
+ * that a task that kills every worker it meets fails instead of being
+ * retried for ever.
  */
 static void
 settle_open(struct manager *m, struct pool_worker *w)
@@ -225,18 +236,22 @@ settle_open(struct manager *m, struct pool_worker *w)
 	uint32_t head = uatomic_read(&w->tasks->head);
 	struct task_list requeue = { NULL, NULL, 0 };
 	struct mproc_result *r;
-	bool first = true;
+	bool sane, fail_first;
 
+	if (w->open.head == NULL)
+		return;
+	sane = w->task_tail - head <= w->task_tail - first_start(w);
+	fail_first = !sane || (head == 0 && first_start(w) == 0);
 	pthread_mutex_lock(&m->p->lock);
 	while ((r = pool__list_pop(&w->open)) != NULL) {
-		bool consumed = (int32_t)(head - r->task_end) >= 0;
+		bool consumed = sane && (int32_t)(head - r->task_end) >= 0;
 
 		m->open--;
-		if (consumed || (first && head == 0))
+		if (consumed || fail_first)
 			pool__complete_locked(m->p, r, ECHILD);
 		else
 			pool__list_push(&requeue, r);
-		first = false;
+		fail_first = false;
 	}
 	pthread_mutex_unlock(&m->p->lock);
 	pool__list_prepend(&m->queue, &requeue);

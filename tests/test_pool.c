@@ -24,6 +24,7 @@ struct shared {
 	int runs[MAP_ITEMS];		/* runs of each map item / task */
 	pid_t sleeper;			/* pid of a worker inside task_sleep */
 	int running;			/* tasks inside task_rendezvous */
+	int scribbled;			/* mappings task_scribble overwrote */
 };
 
 static struct shared *sh;
@@ -131,6 +132,30 @@ task_item(const void *arg, size_t len, void *out, size_t cap)
 	sq = i * i;
 	memcpy(out, &sq, sizeof(sq));
 	return sizeof(sq);
+}
+
+/* Overwrites its worker's channel (the large shared mapping of
+ * /proc/self/maps) with garbage, then kills its worker. */
+static ssize_t
+task_scribble(const void *arg, size_t len, void *out, size_t cap)
+{
+	char line[256];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	(void)arg, (void)len, (void)out, (void)cap;
+	while (maps != NULL && fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
+		    strcmp(perms, "rw-s") == 0 && hi - lo > 64 * 1024 &&
+		    strstr(line, "/dev/zero") != NULL) {
+			memset((void *)lo, 0xa5, hi - lo);
+			sh->scribbled++;
+		}
+	}
+	raise(SIGKILL);
+	return 0;
 }
 
 /* Waits (up to 5 s) until sh->running reaches its int argument. */
@@ -786,6 +811,28 @@ test_pool_worker_killed_from_outside_fails_echild_pool_works(void **state)
 }
 
 static void
+test_pool_worker_scribbling_on_its_channel_fails_echild_only(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *bad = mproc_pool_submit(p, task_scribble, NULL, 0);
+	mproc_result *rs[10];
+
+	(void)state;
+	assert_non_null(bad);
+	for (int i = 0; i < 10; i++)
+		rs[i] = submit_int(p, task_item, i);
+	assert_get_fails(bad, 10000, ECHILD);
+	assert_int_equal(sh->scribbled, 1);	/* its channel, no other */
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(get_int(rs[i]), i * i);
+		assert_int_equal(sh->runs[i], 1);
+		mproc_result_free(rs[i]);
+	}
+	mproc_result_free(bad);
+	mproc_pool_free(p);
+}
+
+static void
 test_pool_max_tasks_per_child_replaces_workers(void **state)
 {
 	(void)state;
@@ -967,6 +1014,7 @@ main(void)
 		T(test_pool_map_result_over_result_size_fails_emsgsize),
 		T(test_pool_task_killing_its_worker_fails_echild_others_complete),
 		T(test_pool_worker_killed_from_outside_fails_echild_pool_works),
+		T(test_pool_worker_scribbling_on_its_channel_fails_echild_only),
 		T(test_pool_max_tasks_per_child_replaces_workers),
 		T(test_pool_join_waits_for_running_tasks),
 		T(test_pool_join_before_close_fails_einval),
