@@ -72,6 +72,17 @@ take_result_bytes(struct pool_worker *w, struct mproc_result *r, uint32_t pos,
 	return 0;
 }
 
+/* True if rf, found with used bytes published, is the result of r: a
+ * worker's lengths and errno values are checked, never trusted. */
+static bool
+frame_valid(const mproc_pool *p, const struct result_frame *rf,
+	    const struct mproc_result *r, uint32_t used)
+{
+	return r != NULL && rf->id == r->id && rf->err >= 0 &&
+	       rf->err <= 4095 && rf->len <= p->max_result &&
+	       rf->len <= used - sizeof(*rf);
+}
+
 /*
  * Reads every complete result frame of worker w and completes its open
  * tasks, in order, under one lock.  A frame that does not match the
@@ -81,29 +92,23 @@ take_result_bytes(struct pool_worker *w, struct mproc_result *r, uint32_t pos,
 static size_t
 collect(struct manager *m, struct pool_worker *w)
 {
-	uint32_t head = w->result_head;
+	uint32_t size = m->p->result_ring_size, head = w->result_head;
 	uint32_t used = ring_used(w->results, head);
 	size_t taken = 0;
 
 	if (w->proc == NULL || w->broken || used == 0)
 		return 0;
 	pthread_mutex_lock(&m->p->lock);
-	while (used > 0) {
+	while (used >= sizeof(struct result_frame) && used <= size) {
 		struct result_frame rf;
 		struct mproc_result *r = w->open.head;
 
-		if (used > m->p->result_ring_size || used < sizeof(rf))
-			break;
-		ring_read(w->results, m->p->result_ring_size, head, &rf,
-			  sizeof(rf));
-		if (r == NULL || rf.id != r->id || rf.err < 0 ||
-		    rf.err > 4095 || rf.len > m->p->max_result ||
-		    rf.len > used - sizeof(rf))
+		ring_read(w->results, size, head, &rf, sizeof(rf));
+		if (!frame_valid(m->p, &rf, r, used))
 			break;
 		pool__list_pop(&w->open);
-		int err = rf.err ? rf.err :
-			  -take_result_bytes(w, r, head + sizeof(rf), rf.len);
-		pool__complete_locked(m->p, r, err);
+		pool__complete_locked(m->p, r, rf.err ? rf.err :
+			-take_result_bytes(w, r, head + sizeof(rf), rf.len));
 		head += sizeof(rf) + rf.len;
 		used -= sizeof(rf) + rf.len;
 		taken++;
