@@ -150,8 +150,9 @@ task_scribble(const void *arg, size_t len, void *out, size_t cap)
 		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
 		    strcmp(perms, "rw-s") == 0 && hi - lo > 64 * 1024 &&
 		    strstr(line, "/dev/zero") != NULL) {
+			/* First: the manager may kill us mid-memset. */
+			__atomic_add_fetch(&sh->scribbled, 1, __ATOMIC_SEQ_CST);
 			memset((void *)lo, 0xa5, hi - lo);
-			sh->scribbled++;
 		}
 	}
 	raise(SIGKILL);
