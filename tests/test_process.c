@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -826,6 +827,68 @@ test_process_daemon_dies_with_killed_parent(void **state)
 
 /* --- many processes, many threads ---------------------------------------- */
 
+/* Starts p in a child whose file descriptors are all taken, so that
+ * pidfd_open fails: start must fail with EMFILE, leave no child, and
+ * work once a descriptor is free. */
+static int
+start_without_fds(void *arg)
+{
+	struct rlimit lim = { 32, 32 };
+	mproc_process *p = mproc_process_new(return_arg, (void *)(intptr_t)4, NULL);
+	int fd = -1, last = -1, rc, err;
+
+	(void)arg;
+	if (p == NULL || setrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return 1;
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		last = fd;
+	rc = mproc_process_start(p);
+	err = errno;
+	if (rc != -1 || err != EMFILE || !test_no_children() ||
+	    mproc_process_fd(p) != -1 || last < 0)
+		return 2;
+	close(last);
+	if (mproc_process_start(p) < 0 || mproc_process_join(p, 10000) < 0 ||
+	    mproc_process_exitcode(p) != 4)
+		return 3;
+	mproc_process_free(p);
+	return 0;
+}
+
+static void
+test_process_start_without_pidfd_fails_emfile_and_leaves_no_child(void **state)
+{
+	(void)state;
+	join_and_free(start(start_without_fds, NULL, false), 0);
+}
+
+static void *
+join_forever(void *arg)
+{
+	return (void *)(intptr_t)mproc_process_join(arg, MPROC_FOREVER);
+}
+
+static void
+test_process_join_from_two_threads_both_return_0(void **state)
+{
+	pthread_t threads[2];
+	void *rc;
+	mproc_process *p;
+
+	(void)state;
+	p = start(sleep_long, NULL, false);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, join_forever, p), 0);
+	sleep_ms(50);
+	assert_int_equal(mproc_process_terminate(p), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(threads[i], &rc), 0);
+		assert_int_equal((intptr_t)rc, 0);
+	}
+	join_and_free(p, -SIGTERM);
+}
+
+
 static void
 test_process_many_started_some_terminated_all_reaped(void **state)
 {
@@ -926,6 +989,8 @@ main(void)
 		T(test_process_target_return_terminates_daemon_and_waits_for_others),
 		T(test_process_exit_kills_daemon_ignoring_sigterm),
 		T(test_process_daemon_dies_with_killed_parent),
+		T(test_process_start_without_pidfd_fails_emfile_and_leaves_no_child),
+		T(test_process_join_from_two_threads_both_return_0),
 		T(test_process_many_started_some_terminated_all_reaped),
 		T(test_process_threads_start_and_join_concurrently),
 		T(test_process_cpu_count_matches_affinity),
