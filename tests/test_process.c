@@ -179,6 +179,17 @@ call_abort(void *arg)
 	abort();
 }
 
+/* A crash.  SIG_DFL first, so that a sanitizer's SIGSEGV handler does
+ * not turn it into an abort. */
+static int
+crash(void *arg)
+{
+	(void)arg;
+	signal(SIGSEGV, SIG_DFL);
+	raise(SIGSEGV);
+	return 0;
+}
+
 /* --- creation and names ------------------------------------------------- */
 
 static void
@@ -326,6 +337,13 @@ test_process_abort_exitcode_is_minus_sigabrt(void **state)
 {
 	(void)state;
 	join_and_free(start(call_abort, NULL, false), -SIGABRT);
+}
+
+static void
+test_process_crash_exitcode_is_minus_sigsegv(void **state)
+{
+	(void)state;
+	join_and_free(start(crash, NULL, false), -SIGSEGV);
 }
 
 static void
@@ -969,6 +987,7 @@ main(void)
 		T(test_process_terminate_exitcode_is_minus_sigterm),
 		T(test_process_kill_exitcode_is_minus_sigkill),
 		T(test_process_abort_exitcode_is_minus_sigabrt),
+		T(test_process_crash_exitcode_is_minus_sigsegv),
 		T(test_process_signal_after_join_is_noop),
 		T(test_process_join_zero_timeout_running_fails_eagain),
 		T(test_process_join_timeout_running_fails_etimedout),
