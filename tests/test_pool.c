@@ -18,10 +18,11 @@
 #include "util.h"
 
 #define MAP_ITEMS 200
+#define STRESS_ITEMS 20000
 
 /* Memory shared with the workers: counters the tasks bump. */
 struct shared {
-	int runs[MAP_ITEMS];		/* runs of each map item / task */
+	int runs[STRESS_ITEMS];		/* runs of each map item / task */
 	pid_t sleeper;			/* pid of a worker inside task_sleep */
 	int running;			/* tasks inside task_rendezvous */
 	int scribbled;			/* mappings task_scribble overwrote */
@@ -112,9 +113,11 @@ task_suicide(const void *arg, size_t len, void *out, size_t cap)
 
 /* An item: an int, i | flags.  Counts the run of item i; with ITEM_FAILS
  * fails with EDOM when i % 7 == 3; with ITEM_CRASHES kills its own
- * worker when i % 50 == 20; else returns i * i. */
+ * worker when i % 50 == 20, with ITEM_CRASHES_RARELY when i % 1000 == 500;
+ * else returns i * i. */
 #define ITEM_FAILS 0x10000
 #define ITEM_CRASHES 0x20000
+#define ITEM_CRASHES_RARELY 0x40000
 
 static ssize_t
 task_item(const void *arg, size_t len, void *out, size_t cap)
@@ -127,15 +130,17 @@ task_item(const void *arg, size_t len, void *out, size_t cap)
 	__atomic_add_fetch(&sh->runs[i], 1, __ATOMIC_SEQ_CST);
 	if ((a & ITEM_FAILS) && i % 7 == 3)
 		return errno = EDOM, -1;
-	if ((a & ITEM_CRASHES) && i % 50 == 20)
+	if (((a & ITEM_CRASHES) && i % 50 == 20) ||
+	    ((a & ITEM_CRASHES_RARELY) && i % 1000 == 500))
 		raise(SIGKILL);
 	sq = i * i;
 	memcpy(out, &sq, sizeof(sq));
 	return sizeof(sq);
 }
 
-/* Overwrites its worker's channel (the large shared mapping of
- * /proc/self/maps) with garbage, then kills its worker. */
+/* Overwrites its worker's channel (with the default limits, the only
+ * shared mapping over 256 KiB in /proc/self/maps) with garbage, then
+ * kills its worker. */
 static ssize_t
 task_scribble(const void *arg, size_t len, void *out, size_t cap)
 {
@@ -148,7 +153,7 @@ task_scribble(const void *arg, size_t len, void *out, size_t cap)
 		char perms[8];
 
 		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
-		    strcmp(perms, "rw-s") == 0 && hi - lo > 64 * 1024 &&
+		    strcmp(perms, "rw-s") == 0 && hi - lo > 256 * 1024 &&
 		    strstr(line, "/dev/zero") != NULL) {
 			/* First: the manager may kill us mid-memset. */
 			__atomic_add_fetch(&sh->scribbled, 1, __ATOMIC_SEQ_CST);
@@ -676,6 +681,28 @@ test_pool_map_with_crashing_items_fails_lowest_index_errno(void **state)
 	mproc_pool_free(p);
 }
 
+/* Tiny tasks fill the workers' windows, so each crash strands hundreds of
+ * queued tasks in the dead worker's ring: all must run, exactly once. */
+static void
+test_pool_map_many_items_with_crashes_runs_each_exactly_once(void **state)
+{
+	mproc_pool *p = pool_new(3, 0);
+	static int args[STRESS_ITEMS], out[STRESS_ITEMS];
+
+	(void)state;
+	for (int i = 0; i < STRESS_ITEMS; i++)
+		args[i] = i | ITEM_CRASHES_RARELY;
+	assert_int_equal(mproc_pool_map(p, task_item, args, sizeof(int),
+					STRESS_ITEMS, out, sizeof(int)), -1);
+	assert_int_equal(errno, ECHILD);
+	for (int i = 0; i < STRESS_ITEMS; i++) {
+		assert_int_equal(sh->runs[i], 1);
+		if (i % 1000 != 500)
+			assert_int_equal(out[i], i * i);
+	}
+	mproc_pool_free(p);
+}
+
 static void
 test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
 {
@@ -1008,6 +1035,7 @@ main(void)
 		T(test_pool_submit_from_four_threads_all_complete),
 		T(test_pool_map_keeps_order_and_runs_every_item_when_some_fail),
 		T(test_pool_map_with_crashing_items_fails_lowest_index_errno),
+		T(test_pool_map_many_items_with_crashes_runs_each_exactly_once),
 		T(test_pool_map_interrupted_fails_eintr_items_still_run),
 		T(test_pool_calls_after_close_fail_epipe),
 		T(test_pool_map_bad_arguments_fail_einval),
