@@ -181,6 +181,47 @@ task_rendezvous(const void *arg, size_t len, void *out, size_t cap)
 	return errno = ETIMEDOUT, -1;
 }
 
+/* Returns the worker's process name (mproc_current_name). */
+static ssize_t
+task_name(const void *arg, size_t len, void *out, size_t cap)
+{
+	const char *name = mproc_current_name();
+	size_t n = strlen(name) + 1;
+
+	(void)arg, (void)len;
+	if (n > cap)
+		return errno = EMSGSIZE, -1;
+	memcpy(out, name, n);
+	return (ssize_t)n;
+}
+
+static int
+child_noop(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* Tries to start a process from the worker: returns 0, or fails with
+ * the errno of mproc_process_start. */
+static ssize_t
+task_start_process(const void *arg, size_t len, void *out, size_t cap)
+{
+	mproc_process *p = mproc_process_new(child_noop, NULL, NULL);
+	int rc, err;
+
+	(void)arg, (void)len, (void)out, (void)cap;
+	if (p == NULL)
+		return -1;
+	rc = mproc_process_start(p);
+	err = errno;
+	if (rc == 0)
+		mproc_process_join(p, MPROC_FOREVER);
+	mproc_process_free(p);
+	errno = err;
+	return rc;
+}
+
 static void
 initializer(void *arg)
 {
@@ -383,6 +424,22 @@ test_pool_created_by_thread_that_ends_keeps_its_workers(void **state)
 					  sizeof(pid)), sizeof(pid));
 	assert_int_equal(pid, c.worker);
 	mproc_pool_free(c.p);
+}
+
+static void
+test_pool_workers_are_daemonic_named_poolworker(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	char name[64];
+
+	(void)state;
+	assert_int_equal(mproc_pool_apply(p, task_name, NULL, 0, name,
+					  sizeof(name)), 13);
+	assert_string_equal(name, "PoolWorker-1");
+	assert_int_equal(mproc_pool_apply(p, task_start_process, NULL, 0,
+					  NULL, 0), -1);
+	assert_int_equal(errno, EPERM);
+	mproc_pool_free(p);
 }
 
 /* --- submit, get, apply ------------------------------------------------ */
@@ -1021,6 +1078,7 @@ main(void)
 		T(test_pool_initializer_runs_in_every_new_worker),
 		T(test_pool_create_oversized_limits_fail_einval),
 		T(test_pool_created_by_thread_that_ends_keeps_its_workers),
+		T(test_pool_workers_are_daemonic_named_poolworker),
 		T(test_pool_crashing_initializer_fails_tasks_echild_without_hanging),
 		T(test_pool_apply_adds_two_ints),
 		T(test_pool_submit_arg_over_max_arg_fails_emsgsize),
