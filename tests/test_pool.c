@@ -26,6 +26,7 @@ struct shared {
 	pid_t sleeper;			/* pid of a worker inside task_sleep */
 	int running;			/* tasks inside task_rendezvous */
 	int scribbled;			/* mappings task_scribble overwrote */
+	int slept;			/* task_sleep calls that returned */
 };
 
 static struct shared *sh;
@@ -99,6 +100,7 @@ task_sleep(const void *arg, size_t len, void *out, size_t cap)
 	memcpy(&ms, arg, sizeof(ms));
 	__atomic_store_n(&sh->sleeper, getpid(), __ATOMIC_SEQ_CST);
 	usleep((useconds_t)ms * 1000);
+	__atomic_add_fetch(&sh->slept, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -571,29 +573,57 @@ on_signal(int sig)
 	(void)sig;
 }
 
+/* Signals a thread (SIGUSR1, a handler without SA_RESTART) every 50 ms
+ * until stopped, so a wait is interrupted however late it begins. */
+struct nagger {
+	pthread_t target, thread;
+	int stop;
+	struct sigaction old;
+};
+
 static void *
-signal_later(void *arg)
+nag(void *arg)
 {
-	usleep(100 * 1000);
-	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	struct nagger *n = arg;
+
+	while (!__atomic_load_n(&n->stop, __ATOMIC_SEQ_CST)) {
+		usleep(50 * 1000);
+		pthread_kill(n->target, SIGUSR1);
+	}
 	return NULL;
+}
+
+static void
+nag_start(struct nagger *n)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	n->target = pthread_self();
+	n->stop = 0;
+	assert_int_equal(sigaction(SIGUSR1, &sa, &n->old), 0);
+	assert_int_equal(pthread_create(&n->thread, NULL, nag, n), 0);
+}
+
+static void
+nag_stop(struct nagger *n)
+{
+	__atomic_store_n(&n->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(n->thread, NULL);
+	sigaction(SIGUSR1, &n->old, NULL);
 }
 
 static void
 test_result_get_interrupted_by_handler_fails_eintr(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, old;
-	pthread_t self = pthread_self(), t;
+	struct nagger n;
 	mproc_pool *p = pool_new(1, 0);
 	mproc_result *r = submit_int(p, task_sleep, 3000);
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);	/* no SA_RESTART */
-	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	nag_start(&n);
 	assert_get_fails(r, 10000, EINTR);
-	pthread_join(t, NULL);
-	sigaction(SIGUSR1, &old, NULL);
+	nag_stop(&n);
 	mproc_result_free(r);		/* pending: detached */
 	mproc_pool_free(p);
 }
@@ -763,22 +793,19 @@ test_pool_map_many_items_with_crashes_runs_each_exactly_once(void **state)
 static void
 test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, old;
-	pthread_t self = pthread_self(), t;
+	struct nagger n;
 	mproc_pool *p = pool_new(2, 0);
 	int args[4] = { 400, 400, 400, 400 }, out[4];
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
-	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	nag_start(&n);
 	assert_int_equal(mproc_pool_map(p, task_sleep, args, sizeof(int), 4,
 					out, sizeof(int)), -1);
 	assert_int_equal(errno, EINTR);
-	pthread_join(t, NULL);
-	sigaction(SIGUSR1, &old, NULL);
+	nag_stop(&n);
 	assert_int_equal(mproc_pool_close(p), 0);
-	assert_int_equal(mproc_pool_join(p), 0);	/* all 4 still ran */
+	assert_int_equal(mproc_pool_join(p), 0);
+	assert_int_equal(sh->slept, 4);		/* all 4 still ran */
 	mproc_pool_free(p);
 }
 
