@@ -70,6 +70,14 @@ task_fail(const void *arg, size_t len, void *out, size_t cap)
 	return -1;
 }
 
+/* Claims one byte more than the buffer it was given. */
+static ssize_t
+task_overflow(const void *arg, size_t len, void *out, size_t cap)
+{
+	(void)arg, (void)len, (void)out;
+	return (ssize_t)cap + 1;
+}
+
 /* Returns the worker's pid. */
 static ssize_t
 task_getpid(const void *arg, size_t len, void *out, size_t cap)
@@ -525,6 +533,22 @@ test_result_get_task_errno_comes_back(void **state)
 	assert_get_fails(r, 10000, ENOENT);
 	assert_get_fails(r, 0, ENOENT);		/* and stays */
 	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void
+test_result_get_task_lying_or_without_errno_fails_eoverflow_eio(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *big = mproc_pool_submit(p, task_overflow, NULL, 0);
+	mproc_result *noerr = submit_int(p, task_fail, 0);
+
+	(void)state;
+	assert_non_null(big);
+	assert_get_fails(big, 10000, EOVERFLOW);
+	assert_get_fails(noerr, 10000, EIO);
+	mproc_result_free(big);
+	mproc_result_free(noerr);
 	mproc_pool_free(p);
 }
 
@@ -1112,6 +1136,7 @@ main(void)
 		T(test_pool_submit_bad_arguments_fails_einval),
 		T(test_pool_large_results_arrive_whole),
 		T(test_result_get_task_errno_comes_back),
+		T(test_result_get_task_lying_or_without_errno_fails_eoverflow_eio),
 		T(test_result_get_pending_times_out_eagain_then_etimedout),
 		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
 		T(test_result_get_interrupted_by_handler_fails_eintr),
