@@ -49,9 +49,10 @@
 /*
  * Tasks outstanding per worker: each worker's window starts at
  * WINDOW_MIN and doubles, up to WINDOW_MAX, whenever the manager finds
- * that it has finished everything it was given.  Tiny tasks thus go out
- * in batches of hundreds, while slow tasks stay spread over the workers
- * instead of queueing up behind one.
+ * that it has finished everything it was given while tasks wait; it
+ * drops back to WINDOW_MIN when the worker runs dry with nothing queued.
+ * Tiny tasks thus go out in batches of hundreds, while slow tasks stay
+ * spread over the workers instead of queueing up behind one.
  */
 #define WINDOW_MIN 4
 #define WINDOW_MAX 1024
