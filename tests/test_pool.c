@@ -1105,6 +1105,62 @@ test_pool_exit_without_free_leaves_no_process(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 }
 
+struct racer {
+	mproc_pool *p;
+	int done, canceled, bad;
+};
+
+/* Submits and gets until the pool refuses: each result is right, or
+ * canceled by the terminate. */
+static void *
+race_terminate(void *arg)
+{
+	struct racer *s = arg;
+	mproc_result *r;
+	int i = 0;
+
+	while ((r = mproc_pool_submit(s->p, task_add, (int[2]){ i, 1 },
+				      2 * sizeof(int))) != NULL) {
+		int sum = -1;
+		ssize_t n = mproc_result_get(r, &sum, sizeof(sum), 10000);
+
+		if (n == sizeof(sum) && sum == i + 1)
+			s->done++;
+		else if (n < 0 && errno == ECANCELED)
+			s->canceled++;
+		else
+			s->bad++;
+		mproc_result_free(r);
+		i++;
+	}
+	if (errno != EPIPE)
+		s->bad++;
+	return NULL;
+}
+
+static void
+test_pool_terminate_while_threads_submit_ends_every_call(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	struct racer s[4];
+	pthread_t t[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct racer){ .p = p };
+		assert_int_equal(pthread_create(&t[i], NULL, race_terminate,
+						&s[i]), 0);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(mproc_pool_terminate(p), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(s[i].bad, 0);
+		assert_true(s[i].done > 0);
+	}
+	mproc_pool_free(p);
+}
+
 static void
 test_pool_free_with_unfreed_results_frees_them(void **state)
 {
@@ -1160,6 +1216,7 @@ main(void)
 		T(test_pool_join_before_close_fails_einval),
 		T(test_pool_close_then_join_finishes_queued_work),
 		T(test_pool_terminate_fails_unfinished_results_ecanceled),
+		T(test_pool_terminate_while_threads_submit_ends_every_call),
 		T(test_pool_free_with_unfreed_results_frees_them),
 		T(test_pool_exit_without_free_leaves_no_process),
 #undef T
