@@ -673,6 +673,32 @@ test_result_get_bad_arguments_fail_einval(void **state)
 	mproc_pool_free(p);
 }
 
+static void *
+get_shared(void *arg)
+{
+	return (void *)(intptr_t)mproc_result_get(arg, NULL, 0, 10000);
+}
+
+static void
+test_result_get_from_three_threads_wakes_them_all(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_sleep, 200);
+	pthread_t t[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, get_shared, r), 0);
+	for (int i = 0; i < 3; i++) {
+		void *rc;
+
+		pthread_join(t[i], &rc);
+		assert_int_equal((intptr_t)rc, 0);
+	}
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
 static void
 test_result_free_pending_task_still_runs_once(void **state)
 {
@@ -1198,6 +1224,7 @@ main(void)
 		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
 		T(test_result_get_interrupted_by_handler_fails_eintr),
 		T(test_result_get_bad_arguments_fail_einval),
+		T(test_result_get_from_three_threads_wakes_them_all),
 		T(test_result_free_pending_task_still_runs_once),
 		T(test_pool_submit_from_four_threads_all_complete),
 		T(test_pool_map_keeps_order_and_runs_every_item_when_some_fail),
