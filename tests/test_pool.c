@@ -1151,7 +1151,7 @@ race_terminate(void *arg)
 		ssize_t n = mproc_result_get(r, &sum, sizeof(sum), 10000);
 
 		if (n == sizeof(sum) && sum == i + 1)
-			s->done++;
+			__atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
 		else if (n < 0 && errno == ECANCELED)
 			s->canceled++;
 		else
@@ -1177,12 +1177,13 @@ test_pool_terminate_while_threads_submit_ends_every_call(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, race_terminate,
 						&s[i]), 0);
 	}
-	usleep(100 * 1000);
+	for (int i = 0; i < 4; i++)	/* every thread is under way */
+		while (__atomic_load_n(&s[i].done, __ATOMIC_SEQ_CST) == 0)
+			usleep(1000);
 	assert_int_equal(mproc_pool_terminate(p), 0);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(s[i].bad, 0);
-		assert_true(s[i].done > 0);
 	}
 	mproc_pool_free(p);
 }
