@@ -212,7 +212,11 @@ mproc__frame_send(struct mproc_conn *c, const void *msg, size_t len, int fd)
 	return rc;
 }
 
-/* Keeps the first descriptor of ctl in *fd (if free) and closes others. */
+/*
+ * Keeps the first descriptor of mh in *fd (if *fd is still -1) and
+ * closes any other.  The kernel sets MSG_CTRUNC when it could not
+ * install one (EMFILE) and discards it: *fd is then -EMFILE.
+ */
 static void
 cmsg_take_fds(struct msghdr *mh, int *fd)
 {
@@ -228,12 +232,14 @@ cmsg_take_fds(struct msghdr *mh, int *fd)
 			int got;
 
 			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*fd < 0)
+			if (*fd == -1)
 				*fd = got;
 			else
 				close(got);
 		}
 	}
+	if (*fd == -1 && (mh->msg_flags & MSG_CTRUNC))
+		*fd = -EMFILE;
 }
 
 /*
@@ -387,14 +393,15 @@ read_payload(struct mproc_conn *c, void *buf, int *fd)
 	uatomic_set(&s->cs_receiving, 1);
 	rc = read_iov(c, iov, 2, NULL, &started, fd);
 	s->cs_pending = 0;
-	if (rc == 0 && trailer != (len ^ CONN_TRAILER_KEY))
+	if (rc < 0 || trailer != (len ^ CONN_TRAILER_KEY))
 		rc = -EPROTO;
-	if (rc == 0 && fd != NULL && *fd < 0)
-		rc = -EPROTO;	/* CONN_F_FD but no descriptor came */
-	if (rc < 0)
+	else if (fd != NULL && *fd < 0)	/* CONN_F_FD, but no descriptor */
+		rc = *fd == -EMFILE ? -EMFILE : -EPROTO;
+	if (rc == -EPROTO)
 		mproc__stream_break(s);
+	/* -EMFILE: the frame was whole, so the stream is still in step. */
 	uatomic_set(&s->cs_receiving, 0);
-	return rc < 0 ? -EPROTO : 0;
+	return rc;
 }
 
 ssize_t
