@@ -185,25 +185,27 @@ lock_wait(struct lock_shared *lk, int timeout_ms)
 /*
  * Having the glibc mutex (trylock said 0 or EOWNERDEAD), applies our
  * recovery state.  Returns 0, -EOWNERDEAD (held) or -ENOTRECOVERABLE
- * (not held).
+ * (not held).  An unusable lock stays unusable even if a thread died
+ * in the moment it held the mutex to find that out.
  */
 static int
 lock_taken(struct lock_shared *lk, int rc)
 {
-	if (rc == EOWNERDEAD) {
-		/*
-		 * Keep glibc's mutex usable; the inconsistency is ours to
-		 * track, and stays if we die too before consistent().
-		 */
+	/*
+	 * Keep glibc's mutex usable: the inconsistency is ours to track,
+	 * and lk_state keeps it even if we die too before consistent().
+	 */
+	if (rc == EOWNERDEAD)
 		pthread_mutex_consistent(&lk->lk_mutex);
-		lk->lk_state = LOCK_INCONSISTENT;
-		return -EOWNERDEAD;
-	}
 	if (lk->lk_state == LOCK_UNRECOVERABLE) {
 		pthread_mutex_unlock(&lk->lk_mutex);
 		return -ENOTRECOVERABLE;
 	}
-	return lk->lk_state == LOCK_INCONSISTENT ? -EOWNERDEAD : 0;
+	if (rc == EOWNERDEAD) {
+		lk->lk_state = LOCK_INCONSISTENT;
+		return -EOWNERDEAD;
+	}
+	return 0;
 }
 
 int
