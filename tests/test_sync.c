@@ -406,6 +406,29 @@ test_lock_holder_killed_next_acquire_eownerdead_then_consistent(void **state)
 	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
 }
 
+static void *
+acquire_in_thread(void *arg)
+{
+	return (void *)(intptr_t)mproc_lock_acquire(arg, 0);
+}
+
+static void
+test_lock_holder_thread_exits_next_acquire_eownerdead(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t thread;
+	void *rc;
+
+	assert_int_equal(pthread_create(&thread, NULL, acquire_in_thread,
+					&f->sh->lock), 0);
+	assert_int_equal(pthread_join(thread, &rc), 0);
+	assert_int_equal((intptr_t)rc, 0);
+	assert_int_equal(mproc_lock_acquire(&f->sh->lock, 100), -1);
+	assert_int_equal(errno, EOWNERDEAD);
+	assert_int_equal(mproc_lock_consistent(&f->sh->lock), 0);
+	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
+}
+
 /* A child that sleeps in acquire(FOREVER) and must get want. */
 static pid_t
 spawn_lock_waiter(struct shared *sh, int want)
@@ -862,6 +885,7 @@ main(void)
 		T(test_lock_acquire_interrupted_by_handler_fails_eintr),
 		T(test_lock_holder_killed_next_acquire_eownerdead_then_consistent),
 		T(test_lock_holder_killed_sleeping_waiter_gets_eownerdead),
+		T(test_lock_holder_thread_exits_next_acquire_eownerdead),
 		T(test_lock_released_inconsistent_is_enotrecoverable_for_all),
 		T(test_lock_consistent_by_non_holder_fails_eperm),
 		T(test_lock_four_processes_count_to_exactly_400000),
