@@ -608,7 +608,9 @@ test_lock_holders_killed_at_random_never_wedge_or_tear_it(void **state)
 	}
 	/* The survivors still make progress, then stop cleanly. */
 	before = __atomic_load_n(&f->sh->a, __ATOMIC_SEQ_CST);
-	sleep_ms(50);
+	for (i = 0; i < 5000 && __atomic_load_n(&f->sh->a, __ATOMIC_SEQ_CST) ==
+	     before; i++)
+		sleep_ms(1);
 	__atomic_store_n(&f->sh->stop, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < 3; i++)
 		bad += test_reap(pids[i], 10) != 0;
@@ -661,6 +663,18 @@ test_lock_waiters_timing_out_never_strand_a_sleeper(void **state)
 
 /* ---- semaphore ----------------------------------------------------- */
 
+/* *max = the larger of *max and value, atomically. */
+static void
+raise_max(int32_t *max, int32_t value)
+{
+	int32_t seen = __atomic_load_n(max, __ATOMIC_SEQ_CST);
+
+	while (value > seen &&
+	       !__atomic_compare_exchange_n(max, &seen, value, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
+
 static void
 test_sem_of_two_never_lets_three_in(void **state)
 {
@@ -677,8 +691,7 @@ test_sem_of_two_never_lets_three_in(void **state)
 			if (mproc_sem_acquire(&sh->sem, 10000) != 0)
 				_exit(1);
 			in = __atomic_add_fetch(&sh->inside, 1, __ATOMIC_SEQ_CST);
-			if (in > __atomic_load_n(&sh->max_inside, __ATOMIC_SEQ_CST))
-				__atomic_store_n(&sh->max_inside, in, __ATOMIC_SEQ_CST);
+			raise_max(&sh->max_inside, in);
 			if (n % 64 == 0)
 				sched_yield();
 			__atomic_sub_fetch(&sh->inside, 1, __ATOMIC_SEQ_CST);
