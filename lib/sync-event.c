@@ -77,6 +77,7 @@ mproc_event_set(mproc_event *e)
 
 		was = uatomic_cmpxchg(&ev->ev_word, seen, (int32_t)next);
 		if (was == seen) {
+			/* No count of sleepers: a set is rare, one syscall. */
 			mproc__futex_wake(&ev->ev_word, INT32_MAX);
 			break;
 		}
