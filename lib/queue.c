@@ -34,8 +34,8 @@
 
 #define DEFAULT_CAPACITY 1024
 #define DEFAULT_MSG_SIZE 8192
-#define SPIN_LIMIT	 200	/* claim retries spinning, then */
-#define YIELD_LIMIT	 8	/* retries yielding the CPU, then sleep */
+#define SPIN_LIMIT	 100	/* claim retries spinning, then */
+#define YIELD_LIMIT	 16	/* retries yielding the CPU, then sleep */
 #define STUCK_POLL_MS	 20	/* sleep bound while a slot's owner may die */
 
 /* --- layout ----------------------------------------------------------- */
