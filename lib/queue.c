@@ -597,13 +597,21 @@ mproc_queue_size(const mproc_queue *q)
 bool
 mproc_queue_empty(const mproc_queue *q)
 {
-	return mproc_queue_size(q) == 0;
+	if (q == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	return count_messages(q) == 0;
 }
 
 bool
 mproc_queue_full(const mproc_queue *q)
 {
-	return q != NULL && count_messages(q) == q->capacity;
+	if (q == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	return count_messages(q) == q->capacity;
 }
 
 size_t

@@ -430,6 +430,14 @@ test_queue_bad_arguments_fail_einval(void **state)
 	assert_int_equal(mproc_queue_close(NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(mproc_queue_capacity(NULL), 0);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_queue_msg_size(NULL), 0);
+	assert_false(mproc_queue_empty(NULL));
+	assert_false(mproc_queue_full(NULL));
+	assert_int_equal(mproc_queue_size(NULL), 0);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_queue_commit(NULL, NULL, 0), -1);
+	assert_int_equal(mproc_queue_release(NULL, NULL), -1);
 	assert_int_equal(mproc_queue_size(f->q), 0);	/* nothing changed */
 }
 
