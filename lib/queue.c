@@ -37,6 +37,7 @@
 #define SPIN_LIMIT	 100	/* claim retries spinning, then */
 #define YIELD_LIMIT	 16	/* retries yielding the CPU, then sleep */
 #define STUCK_POLL_MS	 20	/* sleep bound while a slot's owner may die */
+#define IDLE_POLL_MS	 1000	/* sleep bound otherwise */
 
 /* --- layout ----------------------------------------------------------- */
 
@@ -180,15 +181,18 @@ claim(struct mproc_queue *q, enum queue_side side, uint32_t me,
 	return rc;
 }
 
-/* How long to sleep: d, or less while the slot in our way is held by a
- * process that could die without waking us (queue-recover.c). */
+/*
+ * How long to sleep: until d, but at most STUCK_POLL_MS while the slot in
+ * our way is held by a process that could die without waking us, and at
+ * most IDLE_POLL_MS otherwise: a full (empty) slot can be claimed by a
+ * peer that then dies, with no wake-up for us (queue-recover.c).
+ */
 static const struct mproc__deadline *
 sleep_deadline(const struct mproc__deadline *d, const struct ring_view *v,
 	       struct mproc__deadline *poll)
 {
-	if (ring_owner(v->word) == 0)
-		return d;
-	(void)mproc__deadline_start(poll, STUCK_POLL_MS);
+	(void)mproc__deadline_start(poll, ring_owner(v->word) != 0 ?
+					  STUCK_POLL_MS : IDLE_POLL_MS);
 	if (d->timeout_ms != MPROC_FOREVER &&
 	    (d->at.tv_sec < poll->at.tv_sec ||
 	     (d->at.tv_sec == poll->at.tv_sec && d->at.tv_nsec < poll->at.tv_nsec)))
