@@ -762,7 +762,7 @@ test_queue_stats_forget_waiters_of_killed_process(void **state)
 struct msg {
 	uint32_t producer, seq;
 	uint64_t sum;			/* test_checksum of the payload */
-	unsigned char payload[48];	/* 0..48 bytes used */
+	unsigned char payload[16384];	/* 0..party.max_payload bytes used */
 };
 
 struct tally {				/* in a shared anonymous segment */
@@ -777,12 +777,20 @@ struct party {
 	struct tally *t;
 	uint32_t id, count;
 	unsigned delay_us;		/* at most, between calls */
+	size_t max_payload;		/* <= sizeof(struct msg.payload) */
 };
 
+/* Payload lengths vary from message to message, 0..max. */
 static size_t
-make_msg(struct msg *m, uint32_t producer, uint32_t seq)
+payload_len(uint32_t producer, uint32_t seq, size_t max)
 {
-	size_t n = (producer * 7 + seq) % (sizeof(m->payload) + 1);
+	return (producer * 7919u + seq * 31u) % (max + 1);
+}
+
+static size_t
+make_msg(struct msg *m, uint32_t producer, uint32_t seq, size_t max)
+{
+	size_t n = payload_len(producer, seq, max);
 
 	m->producer = producer;
 	m->seq = seq;
@@ -792,13 +800,13 @@ make_msg(struct msg *m, uint32_t producer, uint32_t seq)
 }
 
 static bool
-msg_ok(const struct msg *m, ssize_t len, uint32_t producers, uint32_t count)
+msg_ok(const struct msg *m, ssize_t len, uint32_t count, size_t max)
 {
 	size_t n = (size_t)len - offsetof(struct msg, payload);
 
 	return len >= (ssize_t)offsetof(struct msg, payload) &&
-	       m->producer < producers && m->seq < count &&
-	       n == (m->producer * 7 + m->seq) % (sizeof(m->payload) + 1) &&
+	       m->producer < 8 && m->seq < count &&
+	       n == payload_len(m->producer, m->seq, max) &&
 	       test_checksum(m->payload, n) == m->sum &&
 	       test_check(m->payload, n, (uint64_t)m->producer << 32 | m->seq);
 }
@@ -821,7 +829,7 @@ producer(mproc_queue *q, void *arg)
 	struct msg m;
 
 	for (uint32_t seq = 0; seq < p->count; seq++) {
-		size_t len = make_msg(&m, p->id, seq);
+		size_t len = make_msg(&m, p->id, seq, p->max_payload);
 
 		if (mproc_queue_put(q, &m, len, 20000) < 0)
 			return 1;
@@ -851,7 +859,7 @@ consumer(mproc_queue *q, void *arg)
 				return 0;
 			continue;
 		}
-		if (!msg_ok(&m, len, 8, p->count) ||
+		if (!msg_ok(&m, len, p->count, p->max_payload) ||
 		    (p->delay_us == 1 && m.seq != next[m.producer]++))
 			__atomic_add_fetch(&p->t->bad, 1, __ATOMIC_SEQ_CST);
 		else
@@ -884,7 +892,8 @@ run_mpmc(mproc_queue *q, uint32_t np, uint32_t nc, uint32_t count,
 		bool prod = i < np;
 
 		parties[i] = (struct party){ q, t, prod ? i : i - np, count,
-					     prod ? 0 : consumer_delay_us };
+					     prod ? 0 : consumer_delay_us,
+					     mproc_queue_msg_size(q) - offsetof(struct msg, payload) };
 		pids[i] = spawn(prod ? producer : consumer, q, &parties[i]);
 	}
 	for (uint32_t i = 0; i < np; i++)
@@ -904,7 +913,7 @@ run_mpmc(mproc_queue *q, uint32_t np, uint32_t nc, uint32_t count,
 static void
 test_queue_4_producers_4_consumers_lose_and_duplicate_nothing(void **state)
 {
-	struct mproc_queue_attr attr = { 64, sizeof(struct msg), 0 };
+	struct mproc_queue_attr attr = { 64, offsetof(struct msg, payload) + 48, 0 };
 	struct mproc_queue_stats st;
 	mproc_queue *q = mproc_queue_create(NULL, &attr);
 
@@ -923,7 +932,7 @@ test_queue_4_producers_4_consumers_lose_and_duplicate_nothing(void **state)
 static void
 test_queue_one_consumer_gets_each_producers_messages_in_order(void **state)
 {
-	struct mproc_queue_attr attr = { 16, sizeof(struct msg), 0 };
+	struct mproc_queue_attr attr = { 16, offsetof(struct msg, payload) + 48, 0 };
 	mproc_queue *q = mproc_queue_create(NULL, &attr);
 
 	(void)state;
@@ -936,7 +945,7 @@ test_queue_one_consumer_gets_each_producers_messages_in_order(void **state)
 /* --- crash safety ------------------------------------------------------ */
 
 #define STORM_ROUNDS 24
-#define STORM_MSGS   400
+#define STORM_MSGS   2000
 
 /*
  * Checks one kill-storm round: nothing duplicated or torn; every message
@@ -969,14 +978,16 @@ check_storm_round(const struct tally *t, uint32_t victim, bool killed)
 }
 
 /* One round: 2 producers and 2 consumers, one of them SIGKILLed at a
- * random moment.  The side the victim is on runs fast, so it spends its
- * time blocked inside queue calls.  Returns whether the kill landed. */
+ * random moment.  All run flat out through a 4-slot queue with messages
+ * of up to 16 KiB, so they spend their time inside queue calls: blocked,
+ * or copying into or out of a slot they hold.  Returns whether the kill
+ * landed (the victim had not finished). */
 static bool
 storm_round(mproc_queue *q, uint64_t *rng, uint32_t victim)
 {
 	mproc_shm *shm;
 	struct tally *t = new_tally(&shm, 2, STORM_MSGS);
-	bool victim_produces = victim < 2, killed;
+	bool killed;
 	struct party parties[4];
 	pid_t pids[4];
 
@@ -984,10 +995,11 @@ storm_round(mproc_queue *q, uint64_t *rng, uint32_t victim)
 		bool prod = i < 2;
 
 		parties[i] = (struct party){ q, t, prod ? i : i - 2, STORM_MSGS,
-					     prod == victim_produces ? 0 : 60 };
+					     0,
+					     sizeof(((struct msg *)0)->payload) };
 		pids[i] = spawn(prod ? producer : consumer, q, &parties[i]);
 	}
-	sleep_ms(1 + (long)(test_rand(rng) % 12));
+	usleep(200 + (useconds_t)(test_rand(rng) % 5000));
 	kill(pids[victim], SIGKILL);
 	killed = test_reap(pids[victim], 5) == 128 + SIGKILL;
 	for (uint32_t i = 0; i < 2; i++)
