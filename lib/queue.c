@@ -10,6 +10,12 @@
  * that word and wakes one sleeper, but only when the waiter count says
  * someone may sleep, so an uncontended put or get makes no system call.
  *
+ * Planned mproc_queue_fd() (API.md) fits this protocol: the getter side
+ * already says, through qh_get_waiters and the waiter records, who waits
+ * and wants a wake-up; a record could name a per-process descriptor (a
+ * FIFO in /dev/shm beside the segment) that the waker writes a byte to
+ * instead of, or besides, the futex wake.  Nothing in the ring changes.
+ *
  * Synchronization table (who may run concurrently with whom):
  *   put, get, reserve, acquire, commit, release, shutdown, size, stats:
  *	any number of threads and processes at once, no locks.
