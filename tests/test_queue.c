@@ -537,17 +537,23 @@ on_signal(int sig)
 	(void)sig;
 }
 
+/* In a child: blocks in a get (arg NULL) or a put, which SIGUSR1 must
+ * interrupt with EINTR. */
 static int
-get_expecting_eintr(mproc_queue *q, void *arg)
+wait_expecting_eintr(mproc_queue *q, void *arg)
 {
 	struct sigaction sa;
 	char buf[128];
+	int rc;
 
-	(void)arg;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART */
 	sigaction(SIGUSR1, &sa, NULL);
-	if (mproc_queue_get(q, buf, sizeof(buf), MPROC_FOREVER) != -1)
+	if (arg == NULL)
+		rc = (int)mproc_queue_get(q, buf, sizeof(buf), MPROC_FOREVER);
+	else
+		rc = mproc_queue_put(q, arg, strlen(arg) + 1, MPROC_FOREVER);
+	if (rc != -1)
 		return 1;
 	return errno == EINTR ? 0 : 2;
 }
@@ -556,7 +562,7 @@ static void
 test_queue_get_interrupted_by_signal_fails_eintr_and_takes_nothing(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = spawn(get_expecting_eintr, f->q, NULL);
+	pid_t pid = spawn(wait_expecting_eintr, f->q, NULL);
 	struct mproc_queue_stats st;
 	char buf[128];
 
@@ -567,6 +573,26 @@ test_queue_get_interrupted_by_signal_fails_eintr_and_takes_nothing(void **state)
 	assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 0), 6);
 	assert_int_equal(mproc_queue_stats(f->q, &st), 0);
 	assert_int_equal(st.getters_waiting, 0);
+}
+
+static void
+test_queue_put_interrupted_by_signal_fails_eintr_and_puts_nothing(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+	char buf[128];
+
+	fill_queue(f->q);
+	pid = spawn(wait_expecting_eintr, f->q, "interrupted");
+	wait_for_waiters(f->q, 1, 0);
+	assert_int_equal(kill(pid, SIGUSR1), 0);
+	assert_int_equal(test_reap(pid, 5), 0);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 0), sizeof(size_t));
+		assert_int_equal(*(size_t *)buf, i);
+	}
+	assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, EAGAIN);
 }
 
 /* --- zero copy --------------------------------------------------------- */
@@ -1182,6 +1208,7 @@ main(void)
 		T(test_queue_blocked_put_is_woken_by_get_in_other_process),
 		T(test_queue_anonymous_is_shared_with_forked_child),
 		T(test_queue_get_interrupted_by_signal_fails_eintr_and_takes_nothing),
+		T(test_queue_put_interrupted_by_signal_fails_eintr_and_puts_nothing),
 		T(test_queue_reserve_commit_acquire_release_round_trip),
 		T(test_queue_commit_or_release_of_foreign_pointer_fails_einval),
 		T(test_queue_shutdown_fails_put_epipe_and_lets_get_drain),
