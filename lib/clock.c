@@ -1,4 +1,6 @@
 /* clock.c - deadlines on CLOCK_MONOTONIC (see clock.h). */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 
@@ -25,8 +27,14 @@ mproc__deadline_start(struct mproc__deadline *d, int timeout_ms)
 	if (timeout_ms < MPROC_FOREVER)
 		return -EINVAL;
 	d->timeout_ms = timeout_ms;
-	d->at = mproc__now();
+	/*
+	 * Only a positive timeout reads the clock: 0 and MPROC_FOREVER are
+	 * the fast paths of every call, and a clock read costs there.  For
+	 * 0 the deadline is the epoch of CLOCK_MONOTONIC: long past.
+	 */
+	d->at = (struct timespec){ 0, 0 };
 	if (timeout_ms > 0) {
+		d->at = mproc__now();
 		d->at.tv_sec += timeout_ms / 1000;
 		d->at.tv_nsec += (long)(timeout_ms % 1000) * NSEC_PER_MSEC;
 		if (d->at.tv_nsec >= NSEC_PER_SEC) {

@@ -24,7 +24,7 @@ int mproc__deadline_start(struct mproc__deadline *d, int timeout_ms);
 int mproc__deadline_ms_left(const struct mproc__deadline *d);
 
 /* The absolute CLOCK_MONOTONIC time for futex or clock_nanosleep, or
- * NULL when the wait is forever.  With timeout_ms == 0 it is "now". */
+ * NULL when the wait is forever.  With timeout_ms == 0 it is long past. */
 const struct timespec *mproc__deadline_abs(const struct mproc__deadline *d);
 
 /* True once the deadline has passed (always for 0, never for forever). */

@@ -7,6 +7,8 @@
  * reader looks for a writer with tee(2)).  The descriptors stay
  * O_NONBLOCK (see conn-frame.c).
  */
+#include "config.h"
+
 #include <config.h>
 
 #include <errno.h>

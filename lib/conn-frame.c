@@ -15,6 +15,8 @@
  * a byte of a header it reads the whole frame: stopping half way would
  * leave the stream unusable for everyone sharing it.
  */
+#include "config.h"
+
 #include <config.h>
 
 #include <errno.h>

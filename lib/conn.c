@@ -16,6 +16,8 @@
  * they also exclude children forked later.  A FIFO is shared by
  * unrelated processes; see conn-lock.h for its kernel locks.
  */
+#include "config.h"
+
 #include <config.h>
 
 #include <errno.h>

@@ -1,4 +1,6 @@
 /* futex.c - process-shared futex wait and wake (see futex.h). */
+#include "config.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <urcu/futex.h>

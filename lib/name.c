@@ -1,4 +1,6 @@
 /* name.c - the rules for names of shared objects (queues, segments). */
+#include "config.h"
+
 #include <string.h>
 
 #include "internal.h"

@@ -13,6 +13,8 @@
  * [M1] pairs with [N1]: either the manager sees the new work, or the
  * other side sees mgr_sleeping == 1 and writes the eventfd.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>

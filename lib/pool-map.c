@@ -3,6 +3,8 @@
  * lock, run as n ordinary tasks (so a crash costs one item, as for any
  * task), and waited for on one futex word rather than one per item.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,8 @@
  * the process module's, so it runs first.  A forked child starts with an
  * empty registry: its parent's pools are not its own.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

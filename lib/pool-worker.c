@@ -4,6 +4,8 @@
  * forks), and the loop a worker runs: take a task frame, run it, publish
  * its result frame.  See pool.h for the design.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,8 @@
  * thread is in pool-manager.c, the worker processes in pool-worker.c;
  * pool.h describes the design.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

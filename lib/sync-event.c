@@ -12,6 +12,8 @@
  * The generation wraps after 2^31 sets.  A waiter could miss a set only
  * if exactly a multiple of 2^31 set/clear pairs ran while it slept.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <urcu/arch.h>

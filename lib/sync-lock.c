@@ -32,6 +32,8 @@
  *    caller, which would wedge every other process.
  */
 #define _GNU_SOURCE
+#include "config.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>

@@ -8,6 +8,8 @@
  * sleeping.  A count of sleepers spares release the wake system call
  * when nobody waits.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
