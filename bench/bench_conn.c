@@ -28,6 +28,8 @@
 
 #include <mproc.h>
 
+#include "util.h"
+
 #define MAX_ROUNDS 15
 
 /* One end of a transport, and how to move a message through it. */
@@ -158,15 +160,6 @@ static const struct transport transports[] = {
 /* The raw peer each libmproc row is compared with. */
 static const int peer_of[N_TRANSPORTS] = { 1, 1, 3, 3 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static pid_t
 fork_or_die(void)
 {
@@ -212,10 +205,10 @@ throughput_run(const struct transport *t, size_t size, long n)
 	}
 	t->close(&tx);
 	t->recv(&rx, buf, size);
-	t0 = now_s();
+	t0 = bench_now();
 	for (i = 0; i < n; i++)
 		t->recv(&rx, buf, size);
-	t0 = now_s() - t0;
+	t0 = bench_now() - t0;
 	wait_child(pid);
 	t->close(&rx);
 	free(buf);
@@ -247,30 +240,15 @@ pingpong_run(const struct transport *t, size_t size, long n)
 	t->close(&b);
 	t->send(&a, buf, size);		/* warm-up */
 	t->recv(&a, buf, sizeof(buf));
-	t0 = now_s();
+	t0 = bench_now();
 	for (i = 0; i < n; i++) {
 		t->send(&a, buf, size);
 		t->recv(&a, buf, sizeof(buf));
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now() - t0;
 	wait_child(pid);
 	t->close(&a);
 	return t0;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 struct bench {
@@ -302,7 +280,7 @@ bench_print(struct bench *b, int rounds)
 	size_t t;
 
 	for (t = 0; t < N_TRANSPORTS; t++)
-		med[t] = median(b->secs[t], rounds);
+		med[t] = bench_median(b->secs[t], rounds);
 	for (t = 0; t < N_TRANSPORTS; t++) {
 		double ratio;
 

@@ -19,6 +19,8 @@
 
 #include <mproc.h>
 
+#include "util.h"
+
 #ifndef BENCH_POOL_PY
 #define BENCH_POOL_PY "bench/bench_pool.py"
 #endif
@@ -35,15 +37,6 @@ static const char *const rate_names[NRATES] = {
 	"pool_submit_get", "pool_map_items", "fork_waitpid",
 	"py_imap_chunk1", "py_map_default", "py_map_items",
 };
-
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* The tiny task: int[2] -> their sum. */
 static ssize_t
@@ -84,7 +77,7 @@ bench_pool_tasks(mproc_pool *p)
 {
 	static mproc_result *rs[TASKS];
 	long check = 0;
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (int i = 0; i < TASKS; i++) {
 		int v[2] = { i, 1 };
@@ -102,7 +95,7 @@ bench_pool_tasks(mproc_pool *p)
 	}
 	if (check != 0)
 		die("wrong sums");
-	return TASKS / (now() - t0);
+	return TASKS / (bench_now() - t0);
 }
 
 static double
@@ -113,20 +106,20 @@ bench_pool_map(mproc_pool *p)
 
 	for (long i = 0; i < MAP_ITEMS; i++)
 		in[i] = i;
-	t0 = now();
+	t0 = bench_now();
 	if (mproc_pool_map(p, task_square, in, sizeof(long), MAP_ITEMS, out,
 			   sizeof(long)) < 0)
 		die("mproc_pool_map");
 	if (out[MAP_ITEMS - 1] != (long)(MAP_ITEMS - 1) * (MAP_ITEMS - 1))
 		die("wrong squares");
-	return MAP_ITEMS / (now() - t0);
+	return MAP_ITEMS / (bench_now() - t0);
 }
 
 /* One fork per task; the sum comes back in the exit status. */
 static double
 bench_fork(void)
 {
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (int i = 0; i < FORKS; i++) {
 		int status;
@@ -140,7 +133,7 @@ bench_fork(void)
 		    WEXITSTATUS(status) != ((i + 1) & 0x7f))
 			die("waitpid");
 	}
-	return FORKS / (now() - t0);
+	return FORKS / (bench_now() - t0);
 }
 
 /* Runs a peer command; stores each "name rate" line it prints. */
@@ -170,21 +163,6 @@ bench_python(int workers, double *rate)
 	snprintf(cmd, sizeof(cmd), "python3 %s %d %d %d", BENCH_POOL_PY,
 		 workers, PY_TASKS, MAP_ITEMS);
 	run_peer(cmd, rate);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int
@@ -221,7 +199,7 @@ main(int argc, char **argv)
 	}
 	mproc_pool_free(p);
 	for (int i = 0; i < NRATES; i++) {
-		med[i] = median(rate[i], rounds);
+		med[i] = bench_median(rate[i], rounds);
 		printf("%-18s %12.0f /s (median of %d)\n", rate_names[i], med[i],
 		       rounds);
 	}

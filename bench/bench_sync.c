@@ -27,6 +27,8 @@
 
 #include <mproc.h>
 
+#include "util.h"
+
 #define UNCONTENDED_OPS 1000000
 #define HANDOFF_TRIPS 10000
 #define MAX_ROUNDS 31
@@ -95,15 +97,6 @@ arena_new(void)
 	return a;
 }
 
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ns per acquire + release pair with nobody else around. */
 static double
 uncontended(const struct contender *c, struct arena *a)
@@ -114,12 +107,12 @@ uncontended(const struct contender *c, struct arena *a)
 	/* A semaphore needs a unit to take; a lock is simply free. */
 	if (c->nobjects == 2)
 		c->release(a, 0);
-	start = seconds_now();
+	start = bench_now();
 	for (n = 0; n < UNCONTENDED_OPS; n++) {
 		c->acquire(a, 0);
 		c->release(a, 0);
 	}
-	took = seconds_now() - start;
+	took = bench_now() - start;
 	if (c->nobjects == 2)
 		c->acquire(a, 0);	/* leave it empty for the handoff */
 	return took * 1e9 / UNCONTENDED_OPS;
@@ -198,12 +191,12 @@ handoff(const struct contender *c, struct arena *a)
 		handoff_child(c, a, ready[1]);
 	if (read(ready[0], &r, 1) != 1)
 		errx(1, "child failed to start");
-	start = seconds_now();
+	start = bench_now();
 	if (c->nobjects == 3)
 		rotate(c, a, true);
 	else
 		ping_pong(c, a, true);
-	took = seconds_now() - start;
+	took = bench_now() - start;
 	if (c->nobjects == 3) {
 		c->release(a, HANDOFF_TRIPS % 3);
 		c->release(a, (HANDOFF_TRIPS + 1) % 3);
@@ -213,21 +206,6 @@ handoff(const struct contender *c, struct arena *a)
 	close(ready[0]);
 	close(ready[1]);
 	return HANDOFF_TRIPS / took;
-}
-
-static int
-by_value(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), by_value);
-	return v[n / 2];
 }
 
 int
@@ -254,8 +232,8 @@ main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < NCONTENDERS; i++) {
-		un_med[i] = median(un[i], rounds);
-		ho_med[i] = median(ho[i], rounds);
+		un_med[i] = bench_median(un[i], rounds);
+		ho_med[i] = bench_median(ho[i], rounds);
 	}
 	printf("median of %d interleaved rounds; ratio = cost / pthread mutex's "
 	       "(<1 is faster)\n", rounds);
