@@ -1,0 +1,600 @@
+/*
+ * conn.c - Pipes and FIFOs that carry whole messages (<mproc/conn.h>).
+ *
+ * This file makes and closes ends and takes the locks; conn-frame.c
+ * moves the frames.  Synchronization, per stream (one per direction):
+ *
+ *	call                  holds
+ *	send, send_fd         sender lock (cs_wlock; FIFO: + fcntl lock)
+ *	recv, recv_alloc,     receiver lock (cs_rlock; FIFO: + flock)
+ *	recv_fd
+ *	poll, fd              nothing (a snapshot)
+ *	set_max_msg, close    nothing: the caller owns the handle
+ *
+ * A Pipe's locks live in a page mapped MAP_SHARED by mproc_pipe(), so
+ * they also exclude children forked later.  A FIFO is shared by
+ * unrelated processes; see conn-lock.h for its kernel locks.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <urcu/uatomic.h>
+
+#include "conn.h"
+#include "internal.h"
+
+/* How often an opening FIFO end looks again for its peer. */
+#define FIFO_OPEN_RETRY_MS 10
+
+void
+mproc__stream_break(struct conn_stream *s)
+{
+	uatomic_set(&s->cs_broken, 1);
+}
+
+static int
+stream_init(struct conn_stream *s)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = mproc__conn_lock_init(&s->cs_wlock);
+	if (rc == 0)
+		rc = mproc__conn_lock_init(&s->cs_rlock);
+	return rc;
+}
+
+/* --- Pipes ----------------------------------------------------------- */
+
+static int
+map_new(struct conn_map **out)
+{
+	struct conn_map *m = malloc(sizeof(*m));
+	int rc = 0, i;
+
+	if (m == NULL)
+		return -ENOMEM;
+	m->page = mmap(NULL, sizeof(*m->page), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m->page == MAP_FAILED) {
+		rc = -errno;
+		free(m);
+		return rc;
+	}
+	for (i = 0; i < 2 && rc == 0; i++)
+		rc = stream_init(&m->page->cp_stream[i]);
+	if (rc < 0) {
+		munmap(m->page, sizeof(*m->page));
+		free(m);
+		return rc;
+	}
+	m->refs = 2;
+	*out = m;
+	return 0;
+}
+
+static void
+map_free(struct conn_map *m)
+{
+	munmap(m->page, sizeof(*m->page));
+	free(m);
+}
+
+static void
+map_put(struct conn_map *m)
+{
+	if (uatomic_add_return(&m->refs, -1) == 0)
+		map_free(m);
+}
+
+static struct mproc_conn *
+conn_new(int fd, enum conn_kind kind)
+{
+	struct mproc_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	c->kind = kind;
+	c->max_msg = MPROC_MSG_MAX_DEFAULT;
+	c->lock_fd = -1;
+	return c;
+}
+
+static int
+pipe_fds(int fds[2], bool duplex)
+{
+	int rc;
+
+	if (duplex)
+		rc = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				0, fds);
+	else
+		rc = pipe2(fds, O_CLOEXEC | O_NONBLOCK);
+	return rc < 0 ? -errno : 0;
+}
+
+/* Wires the two ends to the page's streams; see struct conn_page. */
+static void
+pipe_wire(struct mproc_conn *a, struct mproc_conn *b, struct conn_map *m,
+	  bool duplex)
+{
+	struct conn_stream *to_a = &m->page->cp_stream[0];
+	struct conn_stream *to_b = &m->page->cp_stream[1];
+
+	a->map = b->map = m;
+	a->rx = to_a;
+	b->tx = to_a;
+	if (duplex) {
+		a->tx = to_b;
+		b->rx = to_b;
+	}
+}
+
+static int
+pipe_new(mproc_conn **a, mproc_conn **b, bool duplex)
+{
+	enum conn_kind kind = duplex ? CONN_SOCKET : CONN_PIPE;
+	struct mproc_conn *ca = NULL, *cb = NULL;
+	struct conn_map *m = NULL;
+	int fds[2], rc;
+
+	rc = map_new(&m);
+	if (rc < 0)
+		return rc;
+	rc = pipe_fds(fds, duplex);
+	if (rc == 0) {
+		ca = conn_new(fds[0], kind);
+		cb = conn_new(fds[1], kind);
+	}
+	if (rc == 0 && (ca == NULL || cb == NULL)) {
+		free(ca);
+		free(cb);
+		close(fds[0]);
+		close(fds[1]);
+		rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		map_free(m);
+		return rc;
+	}
+	pipe_wire(ca, cb, m, duplex);
+	*a = ca;
+	*b = cb;
+	return 0;
+}
+
+int
+mproc_pipe(mproc_conn **a, mproc_conn **b, bool duplex)
+{
+	if (a == NULL || b == NULL)
+		return fail(EINVAL);
+	return result(pipe_new(a, b, duplex));
+}
+
+/* --- FIFOs ----------------------------------------------------------- */
+
+/*
+ * 1 if the FIFO read end fd has a writer or data, 0 if not.  read(2)
+ * would tell (EAGAIN: a writer; 0: none) but would consume data; tee(2)
+ * into a scratch pipe tells the same without consuming anything.
+ */
+static int
+fifo_has_writer(int fd)
+{
+	int scratch[2], rc;
+	ssize_t n;
+
+	if (pipe2(scratch, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	n = tee(fd, scratch[1], 1, SPLICE_F_NONBLOCK);
+	rc = n > 0 || (n < 0 && errno == EAGAIN) ? 1 : n == 0 ? 0 : -errno;
+	close(scratch[0]);
+	close(scratch[1]);
+	return rc;
+}
+
+/* Sleeps a retry interval within d: 0, -EINTR or the deadline's error. */
+static int
+fifo_retry_pause(const struct mproc__deadline *d)
+{
+	int left = mproc__deadline_ms_left(d);
+
+	if (mproc__deadline_passed(d))
+		return mproc__deadline_error(d);
+	if (left < 0 || left > FIFO_OPEN_RETRY_MS)
+		left = FIFO_OPEN_RETRY_MS;
+	return poll(NULL, 0, left) < 0 ? -errno : 0;
+}
+
+/* 0 if fd is a FIFO, -ENOTSUP if it is something else. */
+static int
+check_fifo(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISFIFO(st.st_mode) ? 0 : -ENOTSUP;
+}
+
+/* Opens the read end at once, then waits for a writer to appear. */
+static int
+fifo_open_reader(const char *path, const struct mproc__deadline *d)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTSUP : -errno;
+	rc = check_fifo(fd);
+	while (rc == 0 && (rc = fifo_has_writer(fd)) == 0)
+		rc = fifo_retry_pause(d);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Opens the write end; with no reader yet that is ENXIO: retry. */
+static int
+fifo_open_writer(const char *path, const struct mproc__deadline *d)
+{
+	int flags = O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC;
+	int fd, rc;
+
+	while ((fd = open(path, flags)) < 0) {
+		if (errno != ENXIO)
+			return errno == ELOOP ? -ENOTSUP : -errno;
+		rc = fifo_retry_pause(d);
+		if (rc < 0)
+			return rc;
+	}
+	rc = check_fifo(fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/*
+ * A receiver's own open file description of the FIFO, to flock(2).
+ * The handle's fd will not do: children forked later share its open
+ * file description, and flock would not keep them apart.
+ */
+static int
+fifo_lock_fd(int fd)
+{
+	char proc[64];
+	int lock_fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	lock_fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	return lock_fd < 0 ? -errno : lock_fd;
+}
+
+static int
+fifo_path_check(const char *path, int flags)
+{
+	struct stat st;
+
+	if ((flags & MPROC_CREAT) && mkfifo(path, 0600) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	return S_ISFIFO(st.st_mode) ? 0 : -ENOTSUP;
+}
+
+static int
+fifo_new(struct mproc_conn **out, const char *path, int flags,
+	 const struct mproc__deadline *d)
+{
+	bool reader = (flags & MPROC_RDONLY) != 0;
+	struct mproc_conn *c;
+	int fd, rc;
+
+	rc = fifo_path_check(path, flags);
+	if (rc < 0)
+		return rc;
+	fd = reader ? fifo_open_reader(path, d) : fifo_open_writer(path, d);
+	if (fd < 0)
+		return fd;
+	c = conn_new(fd, CONN_FIFO);
+	rc = c == NULL ? -ENOMEM : stream_init(&c->local);
+	if (rc == 0 && reader) {
+		c->rx = &c->local;
+		c->lock_pid = getpid();
+		c->lock_fd = rc = fifo_lock_fd(fd);
+	}
+	if (rc < 0) {
+		free(c);
+		close(fd);
+		return rc;
+	}
+	if (!reader)
+		c->tx = &c->local;
+	*out = c;
+	return 0;
+}
+
+mproc_conn *
+mproc_fifo_open(const char *path, int flags, int timeout_ms)
+{
+	int dir = flags & (MPROC_RDONLY | MPROC_WRONLY);
+	struct mproc__deadline d;
+	mproc_conn *c = NULL;
+	int rc;
+
+	if (path == NULL || (flags & ~(MPROC_RDONLY | MPROC_WRONLY | MPROC_CREAT)) ||
+	    (dir != MPROC_RDONLY && dir != MPROC_WRONLY) ||
+	    mproc__deadline_start(&d, timeout_ms) < 0)
+		return fail_null(EINVAL);
+	rc = fifo_new(&c, path, flags, &d);
+	return rc < 0 ? fail_null(-rc) : c;
+}
+
+/* --- Locks ----------------------------------------------------------- */
+
+static int
+send_lock(struct mproc_conn *c)
+{
+	struct mproc__deadline forever;
+	int rc;
+
+	mproc__deadline_start(&forever, MPROC_FOREVER);
+	rc = mproc__conn_lock(&c->tx->cs_wlock, &forever);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && uatomic_read(&c->tx->cs_sending))
+		mproc__stream_break(c->tx);	/* its holder died mid-frame */
+	if (c->kind == CONN_FIFO) {
+		rc = mproc__fifo_send_lock(c->fd, &forever);
+		if (rc < 0)
+			mproc__conn_unlock(&c->tx->cs_wlock);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static void
+send_unlock(struct mproc_conn *c)
+{
+	if (c->kind == CONN_FIFO)
+		mproc__fifo_send_unlock(c->fd);
+	mproc__conn_unlock(&c->tx->cs_wlock);
+}
+
+/*
+ * The flock of a FIFO receiver.  A process keeps it while a header it
+ * read is pending (the header is in this process's memory only), so
+ * other processes cannot read the payload as if it were a header.  A
+ * child that inherited the handle opens its own lock file and starts
+ * with no pending header: its parent's stays the parent's.
+ */
+static int
+fifo_recv_lock(struct mproc_conn *c, const struct mproc__deadline *d)
+{
+	pid_t pid = getpid();
+	int lock_fd;
+
+	if (c->lock_pid != pid) {
+		lock_fd = fifo_lock_fd(c->fd);
+		if (lock_fd < 0)
+			return lock_fd;
+		close(c->lock_fd);
+		c->lock_fd = lock_fd;
+		c->lock_pid = pid;
+		c->lock_kept = false;
+		c->local.cs_pending = 0;
+	}
+	if (c->lock_kept)
+		return 0;
+	return mproc__fifo_recv_lock(c->lock_fd, d);
+}
+
+static int
+recv_lock(struct mproc_conn *c, const struct mproc__deadline *d)
+{
+	int rc = mproc__conn_lock(&c->rx->cs_rlock, d);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && uatomic_read(&c->rx->cs_receiving))
+		mproc__stream_break(c->rx);	/* its holder died mid-frame */
+	if (c->kind == CONN_FIFO) {
+		rc = fifo_recv_lock(c, d);
+		if (rc < 0)
+			mproc__conn_unlock(&c->rx->cs_rlock);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static void
+recv_unlock(struct mproc_conn *c)
+{
+	if (c->kind == CONN_FIFO) {
+		c->lock_kept = c->local.cs_pending != 0;
+		if (!c->lock_kept)
+			mproc__fifo_recv_unlock(c->lock_fd);
+	}
+	mproc__conn_unlock(&c->rx->cs_rlock);
+}
+
+/* --- Messages -------------------------------------------------------- */
+
+static int
+send_frame(struct mproc_conn *c, const void *msg, size_t len, int fd)
+{
+	int rc = send_lock(c);
+
+	if (rc < 0)
+		return rc;
+	if (uatomic_read(&c->tx->cs_broken))
+		rc = -EPROTO;
+	else
+		rc = mproc__frame_send(c, msg, len, fd);
+	send_unlock(c);
+	return rc;
+}
+
+static ssize_t
+recv_frame(struct mproc_conn *c, struct conn_recv_req *req, int timeout_ms)
+{
+	struct mproc__deadline d;
+	ssize_t rc;
+
+	if (mproc__deadline_start(&d, timeout_ms) < 0)
+		return -EINVAL;
+	rc = recv_lock(c, &d);
+	if (rc < 0)
+		return rc;
+	rc = mproc__frame_recv(c, req, &d);
+	recv_unlock(c);
+	return rc;
+}
+
+static ssize_t
+ssize_result(ssize_t rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+int
+mproc_conn_send(mproc_conn *c, const void *msg, size_t len)
+{
+	if (c == NULL || (msg == NULL && len > 0))
+		return fail(EINVAL);
+	if (c->tx == NULL)
+		return fail(EBADF);
+	if (len > c->max_msg)
+		return fail(EMSGSIZE);
+	return result(send_frame(c, msg, len, -1));
+}
+
+ssize_t
+mproc_conn_recv(mproc_conn *c, void *buf, size_t cap, int timeout_ms)
+{
+	struct conn_recv_req req = { .buf = buf, .cap = cap };
+
+	if (c == NULL || (buf == NULL && cap > 0))
+		return fail(EINVAL);
+	if (c->rx == NULL)
+		return fail(EBADF);
+	return ssize_result(recv_frame(c, &req, timeout_ms));
+}
+
+ssize_t
+mproc_conn_recv_alloc(mproc_conn *c, void **msg, int timeout_ms)
+{
+	struct conn_recv_req req = { .alloc = msg };
+
+	if (c == NULL || msg == NULL)
+		return fail(EINVAL);
+	if (c->rx == NULL)
+		return fail(EBADF);
+	return ssize_result(recv_frame(c, &req, timeout_ms));
+}
+
+int
+mproc_conn_send_fd(mproc_conn *c, int fd)
+{
+	static const char byte = 0;
+
+	if (c == NULL)
+		return fail(EINVAL);
+	if (c->kind != CONN_SOCKET)
+		return fail(ENOTSUP);
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return fail(EBADF);
+	return result(send_frame(c, &byte, 1, fd));
+}
+
+int
+mproc_conn_recv_fd(mproc_conn *c, int timeout_ms)
+{
+	int fd = -1;
+	struct conn_recv_req req = { .fd = &fd };
+	ssize_t rc;
+
+	if (c == NULL)
+		return fail(EINVAL);
+	if (c->kind != CONN_SOCKET)
+		return fail(ENOTSUP);
+	rc = recv_frame(c, &req, timeout_ms);
+	return rc < 0 ? fail((int)-rc) : fd;
+}
+
+/* --- The rest -------------------------------------------------------- */
+
+static int
+conn_poll(struct mproc_conn *c, int timeout_ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	struct mproc__deadline d;
+	int rc;
+
+	if (mproc__deadline_start(&d, timeout_ms) < 0)
+		return -EINVAL;
+	if (uatomic_read(&c->rx->cs_broken) || uatomic_read(&c->rx->cs_pending))
+		return 1;	/* recv answers at once */
+	rc = poll(&p, 1, mproc__deadline_ms_left(&d));
+	return rc < 0 ? -errno : rc;
+}
+
+int
+mproc_conn_poll(mproc_conn *c, int timeout_ms)
+{
+	if (c == NULL)
+		return fail(EINVAL);
+	if (c->rx == NULL)
+		return fail(EBADF);
+	return result(conn_poll(c, timeout_ms));
+}
+
+int
+mproc_conn_fd(const mproc_conn *c)
+{
+	return c == NULL ? fail(EINVAL) : c->fd;
+}
+
+int
+mproc_conn_set_max_msg(mproc_conn *c, size_t max)
+{
+	if (c == NULL || max == 0 || max > SSIZE_MAX)
+		return fail(EINVAL);
+	c->max_msg = max;
+	return 0;
+}
+
+int
+mproc_conn_close(mproc_conn *c)
+{
+	if (c == NULL)
+		return 0;
+	close(c->fd);
+	if (c->map != NULL)
+		map_put(c->map);
+	if (c->kind == CONN_FIFO) {
+		if (c->lock_fd >= 0)
+			close(c->lock_fd);
+		mproc__conn_lock_destroy(&c->local.cs_wlock);
+		mproc__conn_lock_destroy(&c->local.cs_rlock);
+	}
+	free(c);
+	return 0;
+}
