@@ -81,6 +81,10 @@ fi
 run process_terminate
 is 'before start: alive no\nrunning: alive yes\njoined: alive no, exit code -15\n'
 
+run pipe_hello
+grep -q 'hello father' "$tmp/out" && grep -q 'hi son' "$tmp/out" ||
+	fail "father and son did not greet each other"
+
 run memory_isolation
 is 'in the child: [1, 4, 9, 16]\nin the parent: []\n'
 

@@ -32,12 +32,14 @@ static const char *const kind_names[] = {
 	[KIND_UNKNOWN] = "unknown",
 };
 
-/* A named object found in /dev/shm.  q is open only for a queue. */
+/* A named object found in /dev/shm.  q is open only for a queue; err
+ * says why an object of KIND_UNKNOWN would not open. */
 struct object {
 	const char *name;
 	enum kind kind;
 	struct stat st;
 	mproc_queue *q;
+	int err;
 };
 
 /* The current command, for messages: "put", "get", ... */
@@ -71,9 +73,10 @@ name_ok(const char *name)
 	       strchr(name + 1, '/') == NULL;
 }
 
-/* Finds name and tells its kind: 0, or an errno value.  EACCES from the
- * queue check leaves kind KIND_UNKNOWN: the object exists, but we may
- * not look inside it. */
+/* Finds name and tells its kind: 0, or an errno value when there is no
+ * such object.  An object that exists but will not open as a queue for
+ * a reason other than EPROTO (EACCES, say) is KIND_UNKNOWN, so that ls
+ * still lists it. */
 static int
 object_open(struct object *o, const char *name)
 {
@@ -92,8 +95,10 @@ object_open(struct object *o, const char *name)
 		o->kind = KIND_QUEUE;
 	else if (errno == EPROTO)
 		o->kind = KIND_SEGMENT;
-	else if (errno != EACCES)
-		return errno;
+	else if (errno == ENOENT)
+		return ENOENT;
+	else
+		o->err = errno;
 	return 0;
 }
 
@@ -114,7 +119,7 @@ queue_open(struct object *o, const char *name)
 	if (err == 0 && o->kind == KIND_SEGMENT)
 		err = EPROTO;
 	if (err == 0 && o->kind == KIND_UNKNOWN)
-		err = EACCES;
+		err = o->err;
 	return err;
 }
 
@@ -210,7 +215,7 @@ cmd_stat(int argc, char **argv)
 		return -1;
 	err = object_open(&o, argv[1]);
 	if (err == 0 && o.kind == KIND_UNKNOWN)
-		err = EACCES;
+		err = o.err;
 	if (err != 0)
 		return error(argv[1], err);
 	if (o.kind == KIND_SEGMENT)
