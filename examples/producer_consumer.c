@@ -276,7 +276,7 @@ parse_int(const char *s, long min)
 static struct config
 parse_args(int argc, char **argv)
 {
-	struct config cfg = { .producers = 4, .consumers = 4, .messages = 50000,
+	struct config cfg = { .producers = 4, .consumers = 4, .messages = 250000,
 			      .min_size = 16, .max_size = 256, .capacity = 1024 };
 	char *dash;
 	int c;
@@ -355,8 +355,10 @@ main(int argc, char **argv)
 		err(1, "mproc_queue_shutdown");
 	failed += join_all(procs + cfg.producers, cfg.consumers, &m, q);
 	seconds = now() - start;
-	if (m.on)
+	if (m.on) {
+		meter_tick(&m, q);	/* the final count stays on screen */
 		fputc('\n', stderr);
+	}
 
 	/* Our own copy of the sending end goes, so the reports end in EPIPE. */
 	mproc_conn_close(reports_w);

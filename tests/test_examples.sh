@@ -100,7 +100,6 @@ grep -q '^child [0-9]* ended, not yet joined: state Z$' "$tmp/out" ||
 has "after join: state - (no such process: reaped)"
 
 # Two unrelated programs: the reader in the background, the writer here.
-n=$((n + 1))
 timeout 30 "$bin/fifo_two_programs" reader "$fifo" >"$tmp/reader" 2>&1 &
 reader=$!
 run fifo_two_programs writer "$fifo"

@@ -453,6 +453,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: mproc %s\n", commands[i].usage);
 		return EXIT_ERROR;
 	}
-	fprintf(stderr, "mproc: unknown command '%s'\n", argv[1]);
-	return usage(stderr, EXIT_ERROR);
+	fprintf(stderr, "mproc: unknown command '%s' (try mproc --help)\n",
+		argv[1]);
+	return EXIT_ERROR;
 }
