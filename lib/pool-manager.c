@@ -1,0 +1,393 @@
+/*
+ * pool-manager.c - the manager thread of a pool.  Each pass it takes the
+ * new submissions, reads every worker's results, hands out tasks, and
+ * sleeps in poll(2) on the doorbell eventfd and the workers' pidfds only
+ * when nothing is left to do.  A worker that dies is reaped and replaced;
+ * see pool.h for what becomes of its tasks.
+ *
+ * Sleeping without lost wake-ups (a Dekker pair):
+ *   manager: mgr_sleeping = 1; [M1] full barrier; re-check the rings and
+ *            the queue; poll() only if both are empty.
+ *   others:  publish (a result frame, or a task on the queue);
+ *            [N1] full barrier; if mgr_sleeping: clear it, ring the bell.
+ * [M1] pairs with [N1]: either the manager sees the new work, or the
+ * other side sees mgr_sleeping == 1 and writes the eventfd.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "pool.h"
+
+/* While a slot has no worker (fork failed), retry this often. */
+#define RESPAWN_RETRY_MS 100
+
+struct manager {
+	mproc_pool *p;
+	struct task_list queue;		/* taken from p->queue, in order */
+	size_t open;			/* tasks assigned, without result */
+	bool closed, terminating, exiting;
+	struct pollfd *fds;		/* p->pollfds */
+};
+
+/* Appends the pool's queue to ours and reads the flags, under the lock. */
+static void
+take_submissions(struct manager *m)
+{
+	mproc_pool *p = m->p;
+
+	pthread_mutex_lock(&p->lock);
+	pool__list_prepend(&p->queue, &m->queue);	/* ours go first */
+	m->queue = p->queue;
+	p->queue = (struct task_list){ NULL, NULL, 0 };
+	m->closed = p->closed;
+	m->terminating = p->terminating;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Kills a worker that broke the protocol; its death is handled later. */
+static void
+worker_broken(struct pool_worker *w)
+{
+	w->broken = true;
+	pool__worker_kill(w);
+}
+
+/* Copies one result frame's bytes into r (under the lock). */
+static int
+take_result_bytes(struct pool_worker *w, struct mproc_result *r, uint32_t pos,
+		  uint32_t len)
+{
+	r->data = len <= sizeof(r->small) ? r->small : malloc(len);
+	if (r->data == NULL)
+		return -ENOMEM;
+	ring_read(w->results, w->pool->result_ring_size, pos, r->data, len);
+	r->len = len;
+	return 0;
+}
+
+/*
+ * Reads every complete result frame of worker w and completes its open
+ * tasks, in order, under one lock.  A frame that does not match the
+ * oldest open task, or runs past what was published, marks the worker
+ * broken.  Returns the results taken.
+ */
+static size_t
+collect(struct manager *m, struct pool_worker *w)
+{
+	uint32_t head = w->result_head;
+	uint32_t used = ring_used(w->results, head);
+	size_t taken = 0;
+
+	if (used == 0 || w->broken)
+		return 0;
+	pthread_mutex_lock(&m->p->lock);
+	while (used > 0) {
+		struct result_frame rf;
+		struct mproc_result *r = w->open.head;
+
+		if (used > m->p->result_ring_size || used < sizeof(rf))
+			break;
+		ring_read(w->results, m->p->result_ring_size, head, &rf,
+			  sizeof(rf));
+		if (r == NULL || rf.id != r->id || rf.err < 0 ||
+		    rf.err > 4095 || rf.len > m->p->max_result ||
+		    rf.len > used - sizeof(rf))
+			break;
+		pool__list_pop(&w->open);
+		int err = rf.err ? rf.err :
+			  -take_result_bytes(w, r, head + sizeof(rf), rf.len);
+		pool__complete_locked(m->p, r, err);
+		head += sizeof(rf) + rf.len;
+		used -= sizeof(rf) + rf.len;
+		taken++;
+	}
+	pthread_mutex_unlock(&m->p->lock);
+	if (used > 0)
+		worker_broken(w);
+	m->open -= taken;
+	w->result_head = head;
+	ring_release(w->results, head);
+	ring_wake(&w->results->prod_waiting, &w->results->head);
+	return taken;
+}
+
+static bool
+worker_usable(const mproc_pool *p, const struct pool_worker *w)
+{
+	return w->proc != NULL && !w->stopping &&
+	       (p->max_tasks_per_child == 0 ||
+		w->assigned < p->max_tasks_per_child);
+}
+
+/* Writes task r into w's ring if it fits; false when the ring is full. */
+static bool
+assign(struct manager *m, struct pool_worker *w, struct mproc_result *r)
+{
+	struct task_frame tf = {
+		.id = r->id, .fn = (uint64_t)(uintptr_t)r->fn,
+		.len = (uint32_t)r->arg_len,
+	};
+	uint32_t size = m->p->task_ring_size, need = sizeof(tf) + tf.len;
+	uint32_t head = ring_head(w->tasks);
+
+	if (w->task_tail - head > size) {
+		worker_broken(w);	/* it moved head past our tail */
+		return false;
+	}
+	if (ring_free(size, w->task_tail, head) < need)
+		return false;
+	ring_write(w->tasks, size, w->task_tail, &tf, sizeof(tf));
+	ring_write(w->tasks, size, w->task_tail + sizeof(tf), r->arg, tf.len);
+	w->task_tail += need;
+	r->task_end = w->task_tail;
+	pool__list_push(&w->open, pool__list_pop(&m->queue));
+	w->assigned++;
+	m->open++;
+	return true;
+}
+
+/*
+ * Hands out queued tasks.  Each worker gets up to an even share of all
+ * the work (queued plus open), at most MANAGER_WINDOW, so a few long
+ * tasks spread over the workers while a flood of tiny ones goes out in
+ * batches.  One publish and at most one futex wake per worker.
+ */
+static void
+dispatch(struct manager *m)
+{
+	mproc_pool *p = m->p;
+	size_t live = 0, share;
+
+	for (int i = 0; i < p->nworkers; i++)
+		live += worker_usable(p, &p->workers[i]);
+	if (live == 0 || m->queue.n == 0)
+		return;
+	share = (m->queue.n + m->open + live - 1) / live;
+	if (share > MANAGER_WINDOW)
+		share = MANAGER_WINDOW;
+	for (int i = 0; i < p->nworkers && m->queue.n > 0; i++) {
+		struct pool_worker *w = &p->workers[i];
+		uint32_t tail = w->task_tail;
+
+		while (m->queue.n > 0 && worker_usable(p, w) &&
+		       w->open.n < share && assign(m, w, m->queue.head))
+			;
+		if (w->task_tail != tail) {
+			ring_publish(w->tasks, w->task_tail);
+			ring_wake(&w->tasks->cons_waiting, &w->tasks->tail);
+		}
+	}
+}
+
+/* Tells every worker to exit once the pool is closed and drained. */
+static void
+begin_exit(struct manager *m)
+{
+	struct task_frame bye = { 0 };
+
+	m->exiting = true;
+	for (int i = 0; i < m->p->nworkers; i++) {
+		struct pool_worker *w = &m->p->workers[i];
+
+		if (w->proc == NULL || w->stopping)
+			continue;
+		w->stopping = true;
+		if (ring_free(m->p->task_ring_size, w->task_tail,
+			      ring_head(w->tasks)) < sizeof(bye)) {
+			worker_broken(w);	/* idle, so its ring is empty */
+			continue;
+		}
+		ring_write(w->tasks, m->p->task_ring_size, w->task_tail, &bye,
+			   sizeof(bye));
+		w->task_tail += sizeof(bye);
+		ring_publish(w->tasks, w->task_tail);
+		ring_wake(&w->tasks->cons_waiting, &w->tasks->tail);
+	}
+}
+
+/*
+ * Settles the open tasks of a dead worker: the ones it consumed (at most
+ * the one it was running) fail with ECHILD; the rest go back to the
+ * front of the queue.  A worker that died before consuming anything (its
+ * initializer crashed, say) fails its first task, so a worker that can
+ * never run a task cannot keep the pool respawning forever.
+ */
+static void
+settle_open(struct manager *m, struct pool_worker *w)
+{
+	uint32_t head = uatomic_read(&w->tasks->head);
+	struct task_list requeue = { NULL, NULL, 0 };
+	struct mproc_result *r;
+	bool first = true;
+
+	pthread_mutex_lock(&m->p->lock);
+	while ((r = pool__list_pop(&w->open)) != NULL) {
+		bool consumed = (int32_t)(head - r->task_end) >= 0;
+
+		m->open--;
+		if (consumed || (first && head == 0))
+			pool__complete_locked(m->p, r, ECHILD);
+		else
+			pool__list_push(&requeue, r);
+		first = false;
+	}
+	pthread_mutex_unlock(&m->p->lock);
+	pool__list_prepend(&m->queue, &requeue);
+}
+
+/* True while the pool still needs workers. */
+static bool
+work_left(const struct manager *m)
+{
+	return !m->closed || m->queue.n > 0 || m->open > 0;
+}
+
+static void
+start_worker(struct manager *m, struct pool_worker *w)
+{
+	if (pool__worker_start(m->p, w) == 0)
+		m->fds[1 + (w - m->p->workers)].fd = pool__worker_fd(w);
+}
+
+/* Worker w has ended: take its last results, reap it, replace it. */
+static void
+worker_ended(struct manager *m, struct pool_worker *w)
+{
+	collect(m, w);
+	pool__worker_reap(w);
+	m->fds[1 + (w - m->p->workers)].fd = -1;
+	settle_open(m, w);
+	if (!m->terminating && work_left(m))
+		start_worker(m, w);
+}
+
+/* Something to do without sleeping: results, or submissions. */
+static bool
+work_visible(struct manager *m)
+{
+	mproc_pool *p = m->p;
+	bool queued;
+
+	for (int i = 0; i < p->nworkers; i++) {
+		struct pool_worker *w = &p->workers[i];
+
+		if (w->proc != NULL && !w->broken &&
+		    ring_used(w->results, w->result_head) != 0)
+			return true;
+	}
+	pthread_mutex_lock(&p->lock);
+	queued = p->queue.n > 0 || p->closed != m->closed ||
+		 p->terminating != m->terminating;
+	pthread_mutex_unlock(&p->lock);
+	return queued;
+}
+
+/* poll(2) timeout: forever, unless a slot waits for a worker. */
+static int
+sleep_timeout(struct manager *m)
+{
+	for (int i = 0; i < m->p->nworkers; i++)
+		if (m->p->workers[i].proc == NULL)
+			return RESPAWN_RETRY_MS;
+	return -1;
+}
+
+/* Sleeps if there is nothing to do; handles the workers that ended. */
+static void
+wait_events(struct manager *m)
+{
+	mproc_pool *p = m->p;
+	int timeout = 0;
+	uint64_t bell;
+
+	uatomic_set(&p->shared->mgr_sleeping, 1);
+	cmm_smp_mb();	/* [M1] pairs with [N1] in pool__doorbell() */
+	if (!work_visible(m))
+		timeout = sleep_timeout(m);
+	if (poll(m->fds, 1 + p->nworkers, timeout) <= 0)
+		timeout = 0;	/* EINTR (signals are blocked) or nothing */
+	uatomic_set(&p->shared->mgr_sleeping, 0);
+	if (m->fds[0].revents & POLLIN)
+		(void)!read(p->doorbell, &bell, sizeof(bell));
+	for (int i = 0; i < p->nworkers; i++)
+		if (m->fds[1 + i].fd >= 0 && m->fds[1 + i].revents)
+			worker_ended(m, &p->workers[i]);
+	for (int i = 0; i < p->nworkers && work_left(m); i++)
+		if (p->workers[i].proc == NULL && !m->terminating)
+			start_worker(m, &p->workers[i]);
+}
+
+/* terminate: kill and reap every worker, cancel every unfinished task. */
+static void
+cancel_all(struct manager *m)
+{
+	mproc_pool *p = m->p;
+	struct mproc_result *r;
+
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].proc != NULL)
+			pool__worker_kill(&p->workers[i]);
+	for (int i = 0; i < p->nworkers; i++) {
+		struct pool_worker *w = &p->workers[i];
+
+		if (w->proc != NULL)
+			pool__worker_reap(w);
+		pool__list_prepend(&m->queue, &w->open);
+		w->open = (struct task_list){ NULL, NULL, 0 };
+	}
+	take_submissions(m);
+	pthread_mutex_lock(&p->lock);
+	while ((r = pool__list_pop(&m->queue)) != NULL)
+		pool__complete_locked(p, r, ECANCELED);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool
+workers_gone(const mproc_pool *p)
+{
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].proc != NULL)
+			return false;
+	return true;
+}
+
+/* One pass; false when the manager is done. */
+static bool
+manage(struct manager *m)
+{
+	take_submissions(m);
+	if (m->terminating)
+		return false;
+	for (int i = 0; i < m->p->nworkers; i++)
+		collect(m, &m->p->workers[i]);
+	dispatch(m);
+	if (!work_left(m) && !m->exiting)
+		begin_exit(m);
+	if (m->exiting && workers_gone(m->p))
+		return false;
+	wait_events(m);
+	return true;
+}
+
+void *
+pool__manager_main(void *arg)
+{
+	struct manager m = { .p = arg };
+	mproc_pool *p = m.p;
+
+	m.fds = p->pollfds;
+	m.fds[0] = (struct pollfd){ .fd = p->doorbell, .events = POLLIN };
+	for (int i = 0; i < p->nworkers; i++)
+		m.fds[1 + i] = (struct pollfd){
+			.fd = pool__worker_fd(&p->workers[i]), .events = POLLIN,
+		};
+	while (manage(&m))
+		;
+	if (m.terminating)
+		cancel_all(&m);
+	uatomic_set(&p->manager_done, 1);
+	mproc__futex_wake(&p->manager_done, INT32_MAX);
+	return NULL;
+}

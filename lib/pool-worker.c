@@ -1,0 +1,172 @@
+/*
+ * pool-worker.c - the worker processes of a pool: how they are started,
+ * killed and reaped (through the process module, the only place that
+ * forks), and the loop a worker runs: take a task frame, run it, publish
+ * its result frame.  See pool.h for the design.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "pool.h"
+
+/* In the child: unmap the channels of the other workers, so a task that
+ * scribbles on memory can only break its own channel. */
+static void
+worker_unmap_others(mproc_pool *p, const struct pool_worker *self)
+{
+	for (int i = 0; i < p->nworkers; i++)
+		if (&p->workers[i] != self)
+			munmap(p->workers[i].channel, p->channel_size);
+}
+
+/* Waits for a frame in the task ring; returns the bytes available. */
+static uint32_t
+worker_wait_task(struct pool_ring *t, uint32_t head)
+{
+	uint32_t used;
+
+	while ((used = ring_used(t, head)) == 0)
+		ring_sleep(&t->cons_waiting, &t->tail, head);
+	return used;
+}
+
+/* Waits until need bytes are free in the result ring after tail. */
+static void
+worker_wait_space(struct pool_ring *r, uint32_t size, uint32_t tail,
+		  uint32_t need)
+{
+	uint32_t head;
+
+	while (ring_free(size, tail, head = ring_head(r)) < need)
+		ring_sleep(&r->prod_waiting, &r->head, head);
+}
+
+/* Runs one task; fills *rf and returns the result length to send. */
+static uint32_t
+worker_run(const mproc_pool *p, const struct task_frame *tf, const void *arg,
+	   void *out, struct result_frame *rf)
+{
+	mproc_task_fn fn = (mproc_task_fn)(uintptr_t)tf->fn;
+	ssize_t n;
+
+	errno = 0;
+	n = fn(arg, tf->len, out, p->max_result);
+	rf->id = tf->id;
+	rf->err = 0;
+	if (n < 0)
+		rf->err = errno > 0 ? errno : EIO;	/* -1 without errno */
+	else if ((size_t)n > p->max_result)
+		rf->err = EOVERFLOW;		/* claims more than it had */
+	rf->len = rf->err ? 0 : (uint32_t)n;
+	return rf->len;
+}
+
+/*
+ * The worker loop: returns when told to exit, after max_tasks_per_child
+ * tasks, or (status 2) on a frame the manager cannot have written.
+ */
+static int
+worker_loop(mproc_pool *p, struct pool_worker *w, void *arg, void *out)
+{
+	uint32_t head = 0, tail = 0;	/* the rings are fresh */
+	uint32_t tsize = p->task_ring_size, rsize = p->result_ring_size;
+	unsigned done = 0;
+
+	for (;;) {
+		struct task_frame tf;
+		struct result_frame rf;
+		uint32_t used = worker_wait_task(w->tasks, head);
+
+		if (used < sizeof(tf))
+			return 2;
+		ring_read(w->tasks, tsize, head, &tf, sizeof(tf));
+		if (tf.fn == 0)
+			return 0;
+		if (tf.len > p->max_arg || used - sizeof(tf) < tf.len)
+			return 2;
+		ring_read(w->tasks, tsize, head + sizeof(tf), arg, tf.len);
+		head += sizeof(tf) + tf.len;
+		ring_release(w->tasks, head);	/* consumed: now "running" */
+
+		uint32_t len = worker_run(p, &tf, arg, out, &rf);
+
+		worker_wait_space(w->results, rsize, tail, sizeof(rf) + len);
+		ring_write(w->results, rsize, tail, &rf, sizeof(rf));
+		ring_write(w->results, rsize, tail + sizeof(rf), out, len);
+		tail += sizeof(rf) + len;
+		ring_publish(w->results, tail);
+		pool__doorbell(p);
+		if (p->max_tasks_per_child && ++done == p->max_tasks_per_child)
+			return 0;
+	}
+}
+
+/* The target of each worker process (mproc_process_new). */
+static int
+worker_main(void *argp)
+{
+	struct pool_worker *w = argp;
+	mproc_pool *p = w->pool;
+	void *arg, *out;
+	int status;
+
+	worker_unmap_others(p, w);
+	pthread_sigmask(SIG_SETMASK, &p->worker_sigmask, NULL);
+	if (p->initializer != NULL)
+		p->initializer(p->initarg);
+	arg = malloc(p->max_arg ? p->max_arg : 1);
+	out = malloc(p->max_result ? p->max_result : 1);
+	status = arg && out ? worker_loop(p, w, arg, out) : 1;
+	free(arg);
+	free(out);
+	return status;
+}
+
+int
+pool__worker_start(mproc_pool *p, struct pool_worker *w)
+{
+	char name[32];
+	mproc_process *proc;
+	int err;
+
+	ring_init(w->tasks);
+	ring_init(w->results);
+	w->task_tail = w->result_head = 0;
+	w->assigned = 0;
+	w->stopping = w->broken = false;
+	snprintf(name, sizeof(name), "PoolWorker-%u", ++p->spawned);
+	proc = mproc_process_new(worker_main, w, name);
+	if (proc == NULL)
+		return -errno;
+	if (mproc_process_set_daemon(proc, true) < 0 ||
+	    mproc_process_start(proc) < 0) {
+		err = errno;
+		mproc_process_free(proc);
+		return -err;
+	}
+	w->proc = proc;
+	return 0;
+}
+
+void
+pool__worker_kill(struct pool_worker *w)
+{
+	mproc_process_kill(w->proc);
+	w->stopping = true;
+}
+
+void
+pool__worker_reap(struct pool_worker *w)
+{
+	mproc_process_join(w->proc, MPROC_FOREVER);
+	mproc_process_free(w->proc);
+	w->proc = NULL;
+}
+
+int
+pool__worker_fd(const struct pool_worker *w)
+{
+	return mproc_process_fd(w->proc);
+}

@@ -1,0 +1,179 @@
+/*
+ * pool.h - the insides of mproc_pool, shared by pool.c (the public
+ * calls), pool-manager.c (the manager thread) and pool-worker.c (worker
+ * processes).
+ *
+ * Design.  mproc_pool_create() forks the workers (through the process
+ * module, as daemonic children "PoolWorker-N") and starts one manager
+ * thread.  Each worker has a channel: two single-producer single-consumer
+ * rings in shared memory (pool-ring.h), tasks down and results up.
+ * Callers append tasks to the pool's queue under the lock; the manager
+ * moves them into the workers' task rings, up to MANAGER_WINDOW tasks
+ * outstanding per worker, and reads the results back, many per pass.
+ * Nobody makes a system call while the other side is awake: a sleeping
+ * worker waits on a futex in its task ring, and the sleeping manager
+ * waits in poll(2) on an eventfd (the doorbell, rung only when
+ * shared->mgr_sleeping says it sleeps) and on the workers' pidfds.
+ *
+ * A worker runs its tasks in the order it received them, and consumes a
+ * task frame (moves the ring's head past it) just before it runs it.  So
+ * when a worker dies, the tasks assigned to it without a result are: at
+ * most one consumed task, the one it was running (it fails with ECHILD),
+ * then tasks it never began (requeued to the other workers).
+ *
+ * Fork: only pool__worker_start() creates processes, called by the
+ * thread running mproc_pool_create() before the manager exists, then by
+ * the manager alone.  The worker table and channels change only in that
+ * thread, so a child's copy of them is consistent; the child never takes
+ * the pool lock (another thread may hold it at the fork).
+ */
+#ifndef MPROC_POOL_INTERNAL_H
+#define MPROC_POOL_INTERNAL_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mproc/pool.h>
+#include <mproc/process.h>
+
+#include "pool-ring.h"
+
+/* Tasks outstanding per worker at most (the batch a worker reads). */
+#define MANAGER_WINDOW 64
+
+/* The frames in the rings.  A task frame with fn == 0 tells the worker
+ * to exit. */
+struct task_frame {
+	uint64_t id;
+	uint64_t fn;		/* mproc_task_fn: same program, same address */
+	uint32_t len;		/* argument bytes that follow, <= max_arg */
+	uint32_t unused;
+};
+
+struct result_frame {
+	uint64_t id;		/* the id of the worker's oldest open task */
+	int32_t err;		/* 0, or the errno the task failed with */
+	uint32_t len;		/* result bytes that follow, <= max_result */
+};
+
+/* Values of mproc_result.state, the futex word mproc_result_get waits on. */
+enum { RESULT_PENDING, RESULT_WAITED, RESULT_DONE };
+
+struct task_list {
+	struct mproc_result *head, *tail;
+	size_t n;
+};
+
+/*
+ * A submitted task and, later, its result.  The caller owns it until
+ * mproc_result_free(); the pool keeps it on its live list until then so
+ * mproc_pool_free() can free what the caller did not.
+ *   state                futex word; set to RESULT_DONE last, under lock
+ *   err, len, data       written once before state becomes RESULT_DONE
+ *   next                 the list it is on: the pool's queue (lock), or
+ *                        the manager's queue or a worker's open list
+ *                        (manager thread only)
+ *   live_prev/next, detached   under the pool lock
+ *   task_end             manager only: the end of its frame in the task
+ *                        ring of the worker it was assigned to
+ */
+struct mproc_result {
+	int32_t state;
+	int err;
+	size_t len;
+	unsigned char *data;		/* small[] or malloc'ed */
+	unsigned char small[16];
+	mproc_pool *pool;
+	mproc_task_fn fn;
+	uint64_t id;
+	uint32_t task_end;
+	bool detached;
+	struct mproc_result *next;
+	struct mproc_result *live_prev, *live_next;
+	size_t arg_len;
+	unsigned char arg[];
+};
+
+/* Shared by the manager and every worker (one anonymous shared page). */
+struct pool_shared {
+	int32_t mgr_sleeping;	/* 1: the manager sleeps or is about to */
+};
+
+/*
+ * One worker slot.  Everything here belongs to the manager thread (to
+ * the creating thread before the manager starts); a worker process sees
+ * its fork-time copy and uses only pool, tasks and results.
+ */
+struct pool_worker {
+	mproc_pool *pool;
+	mproc_process *proc;		/* NULL: the slot waits for a worker */
+	struct pool_ring *tasks;	/* in channel: manager produces */
+	struct pool_ring *results;	/* in channel: worker produces */
+	void *channel;			/* mmap'ed, channel_size bytes */
+	struct task_list open;		/* assigned, no result yet, in order */
+	unsigned assigned;		/* tasks given to this process */
+	uint32_t task_tail;		/* our producer position in tasks */
+	uint32_t result_head;		/* our consumer position in results */
+	bool stopping;			/* told to exit, or killed */
+	bool broken;			/* sent garbage: killed, ring ignored */
+};
+
+struct mproc_pool {
+	/* Set by create, then constant. */
+	int nworkers;
+	size_t max_arg, max_result;
+	unsigned max_tasks_per_child;
+	void (*initializer)(void *);
+	void *initarg;
+	uint32_t task_ring_size, result_ring_size;
+	size_t channel_size;
+	struct pool_shared *shared;
+	int doorbell;			/* eventfd the manager polls */
+	sigset_t worker_sigmask;	/* the creating thread's mask */
+	pthread_t manager;
+
+	/* Manager thread only (create before it starts). */
+	struct pool_worker *workers;
+	struct pollfd *pollfds;		/* [0] doorbell, [1 + i] worker i */
+	unsigned spawned;		/* for the names "PoolWorker-N" */
+
+	/* Under lock. */
+	pthread_mutex_t lock;
+	struct task_list queue;		/* submitted, not yet taken */
+	struct mproc_result *live;	/* results not freed by the caller */
+	uint64_t next_id;
+	bool closed, terminating;
+
+	/* Set to 1 by the manager when it has ended; joiners wait on it. */
+	int32_t manager_done;
+	pthread_mutex_t join_lock;	/* guards manager_joined */
+	bool manager_joined;
+};
+
+/* Tasks lists (pool.c). */
+void pool__list_push(struct task_list *l, struct mproc_result *r);
+struct mproc_result *pool__list_pop(struct task_list *l);
+void pool__list_prepend(struct task_list *l, struct task_list *front);
+
+/* Completes r with err (or 0) under the pool lock: publishes it, or frees
+ * it when the caller has already freed it (pool.c). */
+void pool__complete_locked(mproc_pool *p, struct mproc_result *r, int err);
+
+/* Rings the manager's doorbell if it sleeps (pool.c); any process. */
+void pool__doorbell(mproc_pool *p);
+
+/* The manager thread (pool-manager.c). */
+void *pool__manager_main(void *arg);
+
+/* Worker processes (pool-worker.c): the only place that creates them.
+ * start: 0 or -errno; kill: SIGKILL, returns at once; reap: waits for the
+ * (dead or dying) process and frees it; fd: a pidfd. */
+int pool__worker_start(mproc_pool *p, struct pool_worker *w);
+void pool__worker_kill(struct pool_worker *w);
+void pool__worker_reap(struct pool_worker *w);
+int pool__worker_fd(const struct pool_worker *w);
+
+#endif /* MPROC_POOL_INTERNAL_H */

@@ -1,0 +1,758 @@
+/* tests/test_pool.c: test_<object>_<situation>_<expected result> */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <mproc.h>
+#include "util.h"
+
+#define MAP_ITEMS 200
+
+/* Memory shared with the workers: counters the tasks bump. */
+struct shared {
+	int runs[MAP_ITEMS];		/* runs of each map item / task */
+	pid_t sleeper;			/* pid of a worker inside task_sleep */
+	int running;			/* tasks inside task_rendezvous */
+};
+
+static struct shared *sh;
+static int init_value;		/* set in each worker by the initializer */
+
+/* --- tasks (they run in the workers) --------------------------------- */
+
+/* int[2] -> their sum */
+static ssize_t
+task_add(const void *arg, size_t len, void *out, size_t cap)
+{
+	int v[2], sum;
+
+	if (len != sizeof(v) || cap < sizeof(sum))
+		return errno = EINVAL, -1;
+	memcpy(v, arg, sizeof(v));
+	sum = v[0] + v[1];
+	memcpy(out, &sum, sizeof(sum));
+	return sizeof(sum);
+}
+
+/* Returns its argument unchanged. */
+static ssize_t
+task_echo(const void *arg, size_t len, void *out, size_t cap)
+{
+	if (len > cap)
+		return errno = EMSGSIZE, -1;
+	memcpy(out, arg, len);
+	return (ssize_t)len;
+}
+
+/* Fails with the errno given as its int argument. */
+static ssize_t
+task_fail(const void *arg, size_t len, void *out, size_t cap)
+{
+	int err;
+
+	(void)out, (void)cap;
+	memcpy(&err, arg, len < sizeof(err) ? len : sizeof(err));
+	errno = err;
+	return -1;
+}
+
+/* Returns the worker's pid. */
+static ssize_t
+task_getpid(const void *arg, size_t len, void *out, size_t cap)
+{
+	pid_t pid = getpid();
+
+	(void)arg, (void)len, (void)cap;
+	memcpy(out, &pid, sizeof(pid));
+	return sizeof(pid);
+}
+
+/* Returns the value the initializer left in this worker. */
+static ssize_t
+task_init_value(const void *arg, size_t len, void *out, size_t cap)
+{
+	(void)arg, (void)len, (void)cap;
+	memcpy(out, &init_value, sizeof(init_value));
+	return sizeof(init_value);
+}
+
+/* Publishes its pid in sh->sleeper, then sleeps the ms of its int arg. */
+static ssize_t
+task_sleep(const void *arg, size_t len, void *out, size_t cap)
+{
+	int ms;
+
+	(void)len, (void)out, (void)cap;
+	memcpy(&ms, arg, sizeof(ms));
+	__atomic_store_n(&sh->sleeper, getpid(), __ATOMIC_SEQ_CST);
+	usleep((useconds_t)ms * 1000);
+	return 0;
+}
+
+/* Kills its own worker process. */
+static ssize_t
+task_suicide(const void *arg, size_t len, void *out, size_t cap)
+{
+	(void)arg, (void)len, (void)out, (void)cap;
+	raise(SIGKILL);
+	return 0;
+}
+
+/* An item: an int, i | flags.  Counts the run of item i; with ITEM_FAILS
+ * fails with EDOM when i % 7 == 3; with ITEM_CRASHES kills its own
+ * worker when i % 50 == 20; else returns i * i. */
+#define ITEM_FAILS 0x10000
+#define ITEM_CRASHES 0x20000
+
+static ssize_t
+task_item(const void *arg, size_t len, void *out, size_t cap)
+{
+	int a, i, sq;
+
+	(void)len, (void)cap;
+	memcpy(&a, arg, sizeof(a));
+	i = a & 0xffff;
+	__atomic_add_fetch(&sh->runs[i], 1, __ATOMIC_SEQ_CST);
+	if ((a & ITEM_FAILS) && i % 7 == 3)
+		return errno = EDOM, -1;
+	if ((a & ITEM_CRASHES) && i % 50 == 20)
+		raise(SIGKILL);
+	sq = i * i;
+	memcpy(out, &sq, sizeof(sq));
+	return sizeof(sq);
+}
+
+/* Waits (up to 5 s) until sh->running reaches its int argument. */
+static ssize_t
+task_rendezvous(const void *arg, size_t len, void *out, size_t cap)
+{
+	int want;
+
+	(void)len, (void)out, (void)cap;
+	memcpy(&want, arg, sizeof(want));
+	__atomic_add_fetch(&sh->running, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&sh->running, __ATOMIC_SEQ_CST) >= want)
+			return 0;
+		usleep(1000);
+	}
+	return errno = ETIMEDOUT, -1;
+}
+
+static void
+initializer(void *arg)
+{
+	init_value = *(int *)arg;
+}
+
+/* --- fixture ---------------------------------------------------------- */
+
+static int
+setup(void **state)
+{
+	(void)state;
+	test_deadline(30);
+	memset(sh, 0, sizeof(*sh));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	assert_true(test_no_children());
+	test_deadline(0);
+	return 0;
+}
+
+static mproc_pool *
+pool_new(int workers, unsigned max_tasks)
+{
+	struct mproc_pool_attr a = {
+		.workers = workers, .max_tasks_per_child = max_tasks,
+	};
+	mproc_pool *p = mproc_pool_create(&a);
+
+	assert_non_null(p);
+	return p;
+}
+
+static mproc_result *
+submit_int(mproc_pool *p, mproc_task_fn fn, int v)
+{
+	mproc_result *r = mproc_pool_submit(p, fn, &v, sizeof(v));
+
+	assert_non_null(r);
+	return r;
+}
+
+static int
+get_int(mproc_result *r)
+{
+	int v = -1;
+
+	assert_int_equal(mproc_result_get(r, &v, sizeof(v), 10000), sizeof(v));
+	return v;
+}
+
+static void
+assert_get_fails(mproc_result *r, int timeout_ms, int err)
+{
+	char buf[64];
+
+	assert_int_equal(mproc_result_get(r, buf, sizeof(buf), timeout_ms), -1);
+	assert_int_equal(errno, err);
+}
+
+/* Waits until a worker has entered task_sleep; returns its pid. */
+static pid_t
+wait_sleeper(void)
+{
+	pid_t pid;
+
+	while ((pid = __atomic_load_n(&sh->sleeper, __ATOMIC_SEQ_CST)) == 0)
+		usleep(1000);
+	return pid;
+}
+
+/* --- create ----------------------------------------------------------- */
+
+static void
+test_pool_create_negative_workers_fails_einval(void **state)
+{
+	struct mproc_pool_attr a = { .workers = -1 };
+
+	(void)state;
+	assert_null(mproc_pool_create(&a));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void
+test_pool_create_zero_workers_runs_cpu_count_tasks_at_once(void **state)
+{
+	mproc_pool *p = mproc_pool_create(NULL);
+	int n = mproc_cpu_count();
+	mproc_result *rs[64];
+
+	(void)state;
+	assert_non_null(p);
+	assert_true(n >= 1 && n <= 64);
+	for (int i = 0; i < n; i++)
+		rs[i] = submit_int(p, task_rendezvous, n);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(mproc_result_get(rs[i], NULL, 0, 10000), 0);
+		mproc_result_free(rs[i]);
+	}
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_initializer_runs_in_every_new_worker(void **state)
+{
+	int seven = 7;
+	struct mproc_pool_attr a = {
+		.workers = 2, .max_tasks_per_child = 1,
+		.initializer = initializer, .initarg = &seven,
+	};
+	mproc_pool *p = mproc_pool_create(&a);
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(init_value, 0);	/* not in the parent */
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(get_int(submit_int(p, task_init_value, 0)), 7);
+	mproc_pool_free(p);	/* also frees the results not freed */
+}
+
+/* --- submit, get, apply ------------------------------------------------ */
+
+static void
+test_pool_apply_adds_two_ints(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	int v[2] = { 40, 2 }, sum = 0;
+
+	(void)state;
+	assert_int_equal(mproc_pool_apply(p, task_add, v, sizeof(v), &sum,
+					  sizeof(sum)), sizeof(sum));
+	assert_int_equal(sum, 42);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_submit_arg_over_max_arg_fails_emsgsize(void **state)
+{
+	struct mproc_pool_attr a = { .workers = 1, .max_arg = 100 };
+	mproc_pool *p = mproc_pool_create(&a);
+	char arg[101], out[101];
+
+	(void)state;
+	assert_non_null(p);
+	test_fill(arg, sizeof(arg), 1);
+	assert_null(mproc_pool_submit(p, task_echo, arg, 101));
+	assert_int_equal(errno, EMSGSIZE);
+	assert_int_equal(mproc_pool_apply(p, task_echo, arg, 100, out,
+					  sizeof(out)), 100);
+	assert_true(test_check(out, 100, 1) == test_check(arg, 100, 1));
+	assert_memory_equal(out, arg, 100);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_submit_bad_arguments_fails_einval(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+
+	(void)state;
+	assert_null(mproc_pool_submit(NULL, task_echo, "x", 1));
+	assert_int_equal(errno, EINVAL);
+	assert_null(mproc_pool_submit(p, NULL, "x", 1));
+	assert_int_equal(errno, EINVAL);
+	assert_null(mproc_pool_submit(p, task_echo, NULL, 1));
+	assert_int_equal(errno, EINVAL);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_large_results_arrive_whole(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	static char arg[64 * 1024], out[64 * 1024];
+	mproc_result *rs[16];
+
+	(void)state;
+	for (int i = 0; i < 16; i++) {
+		test_fill(arg, sizeof(arg), (uint64_t)i + 1);
+		rs[i] = mproc_pool_submit(p, task_echo, arg, sizeof(arg));
+		assert_non_null(rs[i]);
+	}
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(mproc_result_get(rs[i], out, sizeof(out),
+						  10000), sizeof(out));
+		assert_true(test_check(out, sizeof(out), (uint64_t)i + 1));
+		mproc_result_free(rs[i]);
+	}
+	mproc_pool_free(p);
+}
+
+static void
+test_result_get_task_errno_comes_back(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_fail, ENOENT);
+
+	(void)state;
+	assert_get_fails(r, 10000, ENOENT);
+	assert_get_fails(r, 0, ENOENT);		/* and stays */
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void
+test_result_get_pending_times_out_eagain_then_etimedout(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_sleep, 2000);
+	struct timespec t0, t1;
+	long ms;
+
+	(void)state;
+	assert_false(mproc_result_ready(r));
+	assert_get_fails(r, 0, EAGAIN);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_get_fails(r, 100, ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 90 && ms < 1500);
+	assert_int_equal(mproc_result_get(r, NULL, 0, 10000), 0);
+	assert_true(mproc_result_ready(r));
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void
+test_result_get_small_buffer_fails_emsgsize_and_result_stays(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = mproc_pool_submit(p, task_echo, "hello", 6);
+	char buf[6];
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(mproc_result_get(r, buf, 5, 10000), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	assert_int_equal(mproc_result_get(r, buf, sizeof(buf), 0), 6);
+	assert_string_equal(buf, "hello");
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+}
+
+static void *
+signal_later(void *arg)
+{
+	usleep(100 * 1000);
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	return NULL;
+}
+
+static void
+test_result_get_interrupted_by_handler_fails_eintr(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old;
+	pthread_t self = pthread_self(), t;
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_sleep, 3000);
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);	/* no SA_RESTART */
+	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	assert_get_fails(r, 10000, EINTR);
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	mproc_result_free(r);		/* pending: detached */
+	mproc_pool_free(p);
+}
+
+static void
+test_result_free_pending_task_still_runs_once(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	int i = 5;
+
+	(void)state;
+	mproc_result_free(mproc_pool_submit(p, task_item, &i, sizeof(i)));
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_join(p), 0);
+	assert_int_equal(sh->runs[5], 1);
+	mproc_pool_free(p);
+}
+
+struct submitter {
+	mproc_pool *p;
+	int base, bad;
+};
+
+static void *
+submit_many(void *arg)
+{
+	struct submitter *s = arg;
+	mproc_result *rs[300];
+
+	for (int i = 0; i < 300; i++) {
+		int v[2] = { s->base, i }, sum = -1;
+
+		rs[i] = mproc_pool_submit(s->p, task_add, v, sizeof(v));
+		if (rs[i] == NULL) {
+			s->bad++;
+			continue;
+		}
+		if ((i & 7) == 7) {	/* get some while others are queued */
+			int j = i - 3;
+
+			if (mproc_result_get(rs[j], &sum, sizeof(sum), 10000) !=
+			    sizeof(sum) || sum != s->base + j)
+				s->bad++;
+		}
+	}
+	for (int i = 0; i < 300; i++) {
+		int sum = -1;
+
+		if (rs[i] != NULL &&
+		    (mproc_result_get(rs[i], &sum, sizeof(sum), 10000) !=
+		     sizeof(sum) || sum != s->base + i))
+			s->bad++;
+		mproc_result_free(rs[i]);
+	}
+	return NULL;
+}
+
+static void
+test_pool_submit_from_four_threads_all_complete(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	struct submitter s[4];
+	pthread_t t[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct submitter){ .p = p, .base = 1000 * (i + 1) };
+		assert_int_equal(pthread_create(&t[i], NULL, submit_many,
+						&s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(s[i].bad, 0);
+	}
+	mproc_pool_free(p);
+}
+
+/* --- map ---------------------------------------------------------------- */
+
+static void
+test_pool_map_keeps_order_and_runs_every_item_when_some_fail(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	int args[MAP_ITEMS], out[MAP_ITEMS];
+
+	(void)state;
+	for (int i = 0; i < MAP_ITEMS; i++)
+		args[i] = (MAP_ITEMS - 1 - i) | ITEM_FAILS;
+	assert_int_equal(mproc_pool_map(p, task_item, args, sizeof(int),
+					MAP_ITEMS, out, sizeof(int)), -1);
+	assert_int_equal(errno, EDOM);
+	for (int i = 0; i < MAP_ITEMS; i++) {
+		int v = MAP_ITEMS - 1 - i;	/* item 3 fails, at index 196 */
+
+		assert_int_equal(sh->runs[i], 1);
+		if (v % 7 != 3)
+			assert_int_equal(out[i], v * v);
+	}
+	assert_int_equal(mproc_pool_map(p, task_item, args + 2, sizeof(int), 2,
+					out, sizeof(int)), 0);
+	assert_int_equal(out[1], 196 * 196);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_map_with_crashing_items_fails_lowest_index_errno(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	int args[MAP_ITEMS], out[MAP_ITEMS];
+
+	(void)state;
+	for (int i = 0; i < MAP_ITEMS; i++)	/* 20, 70...: ECHILD */
+		args[i] = i | ITEM_CRASHES | (i > 20 ? ITEM_FAILS : 0);
+	assert_int_equal(mproc_pool_map(p, task_item, args, sizeof(int),
+					MAP_ITEMS, out, sizeof(int)), -1);
+	assert_int_equal(errno, ECHILD);
+	for (int i = 0; i < MAP_ITEMS; i++) {
+		assert_int_equal(sh->runs[i], 1);
+		if (i % 50 != 20 && (i < 20 || i % 7 != 3))
+			assert_int_equal(out[i], i * i);
+	}
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_map_arg_over_max_arg_fails_emsgsize(void **state)
+{
+	struct mproc_pool_attr a = { .workers = 1, .max_arg = 4 };
+	mproc_pool *p = mproc_pool_create(&a);
+	int64_t args[3] = { 1, 2, 3 }, out[3];
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(mproc_pool_map(p, task_echo, args, sizeof(args[0]), 3,
+					out, sizeof(out[0])), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_map_result_over_result_size_fails_emsgsize(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	int64_t args[3] = { 1, 2, 3 };
+	int32_t out[3];
+
+	(void)state;
+	assert_int_equal(mproc_pool_map(p, task_echo, args, sizeof(args[0]), 3,
+					out, sizeof(out[0])), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	mproc_pool_free(p);
+}
+
+/* --- crashes ------------------------------------------------------------ */
+
+static void
+test_pool_task_killing_its_worker_fails_echild_others_complete(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	mproc_result *rs[40];
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		rs[i] = i == 13 ? submit_int(p, task_suicide, 0)
+				: submit_int(p, task_item, i | ITEM_FAILS);
+	for (int i = 0; i < 40; i++) {
+		if (i == 13)
+			assert_get_fails(rs[i], 10000, ECHILD);
+		else if (i % 7 == 3)
+			assert_get_fails(rs[i], 10000, EDOM);
+		else
+			assert_int_equal(get_int(rs[i]), i * i);
+		mproc_result_free(rs[i]);
+	}
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(sh->runs[i], i == 13 ? 0 : 1);
+	assert_int_equal(get_int(submit_int(p, task_item, 9)), 81);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_worker_killed_from_outside_fails_echild_pool_works(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *slow = submit_int(p, task_sleep, 5000);
+	mproc_result *next = submit_int(p, task_item, 4);
+
+	(void)state;
+	assert_int_equal(kill(wait_sleeper(), SIGKILL), 0);
+	assert_get_fails(slow, 10000, ECHILD);
+	assert_int_equal(get_int(next), 16);
+	assert_int_equal(sh->runs[4], 1);
+	mproc_result_free(slow);
+	mproc_result_free(next);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_max_tasks_per_child_replaces_workers(void **state)
+{
+	(void)state;
+	for (unsigned k = 1; k <= 3; k++) {
+		mproc_pool *p = pool_new(1, k);
+		pid_t pids[9];
+
+		for (int i = 0; i < 9; i++)
+			pids[i] = get_int(submit_int(p, task_getpid, 0));
+		for (int i = 1; i < 9; i++) {
+			if (i % (int)k == 0)
+				assert_int_not_equal(pids[i], pids[i - 1]);
+			else
+				assert_int_equal(pids[i], pids[i - 1]);
+		}
+		mproc_pool_free(p);
+	}
+}
+
+/* --- close, join, terminate, free ---------------------------------------- */
+
+static void
+test_pool_join_before_close_fails_einval(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+
+	(void)state;
+	assert_int_equal(mproc_pool_join(p), -1);
+	assert_int_equal(errno, EINVAL);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_close_then_join_finishes_queued_work(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	mproc_result *rs[20];
+
+	(void)state;
+	for (int i = 0; i < 20; i++)
+		rs[i] = submit_int(p, task_item, i);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_null(mproc_pool_submit(p, task_item, &rs, 4));
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(mproc_pool_join(p), 0);
+	assert_true(test_no_children());
+	for (int i = 0; i < 20; i++) {
+		assert_true(mproc_result_ready(rs[i]));
+		assert_int_equal(get_int(rs[i]), i * i);
+		mproc_result_free(rs[i]);
+	}
+	assert_int_equal(mproc_pool_join(p), 0);	/* again: at once */
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_terminate_fails_unfinished_results_ecanceled(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *done = submit_int(p, task_item, 2);
+	mproc_result *slow, *queued;
+
+	(void)state;
+	assert_int_equal(get_int(done), 4);
+	slow = submit_int(p, task_sleep, 5000);
+	queued = submit_int(p, task_item, 3);
+	wait_sleeper();
+	assert_int_equal(mproc_pool_terminate(p), 0);
+	assert_true(test_no_children());
+	assert_get_fails(slow, 0, ECANCELED);
+	assert_get_fails(queued, 0, ECANCELED);
+	assert_int_equal(get_int(done), 4);		/* done stays done */
+	assert_null(mproc_pool_submit(p, task_item, &done, 4));
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(mproc_pool_join(p), 0);
+	mproc_result_free(slow);
+	mproc_result_free(queued);
+	mproc_result_free(done);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_free_with_unfreed_results_frees_them(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+
+	(void)state;
+	get_int(submit_int(p, task_item, 1));
+	submit_int(p, task_sleep, 5000);
+	for (int i = 0; i < 50; i++)
+		submit_int(p, task_item, i);
+	mproc_pool_free(p);	/* ASan: nothing leaks */
+	mproc_pool_free(NULL);
+	mproc_result_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_pool_create_negative_workers_fails_einval),
+		T(test_pool_create_zero_workers_runs_cpu_count_tasks_at_once),
+		T(test_pool_initializer_runs_in_every_new_worker),
+		T(test_pool_apply_adds_two_ints),
+		T(test_pool_submit_arg_over_max_arg_fails_emsgsize),
+		T(test_pool_submit_bad_arguments_fails_einval),
+		T(test_pool_large_results_arrive_whole),
+		T(test_result_get_task_errno_comes_back),
+		T(test_result_get_pending_times_out_eagain_then_etimedout),
+		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
+		T(test_result_get_interrupted_by_handler_fails_eintr),
+		T(test_result_free_pending_task_still_runs_once),
+		T(test_pool_submit_from_four_threads_all_complete),
+		T(test_pool_map_keeps_order_and_runs_every_item_when_some_fail),
+		T(test_pool_map_with_crashing_items_fails_lowest_index_errno),
+		T(test_pool_map_arg_over_max_arg_fails_emsgsize),
+		T(test_pool_map_result_over_result_size_fails_emsgsize),
+		T(test_pool_task_killing_its_worker_fails_echild_others_complete),
+		T(test_pool_worker_killed_from_outside_fails_echild_pool_works),
+		T(test_pool_max_tasks_per_child_replaces_workers),
+		T(test_pool_join_before_close_fails_einval),
+		T(test_pool_close_then_join_finishes_queued_work),
+		T(test_pool_terminate_fails_unfinished_results_ecanceled),
+		T(test_pool_free_with_unfreed_results_frees_them),
+#undef T
+	};
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 1;
+	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
+}
