@@ -77,7 +77,7 @@ run 2 "$mproc" rm "$q"
 echo "# a queue made in C is listed and its stats read"
 run 0 "$peer" queue "$q" 4 64
 run 0 "$mproc" ls
-grep -q "^queue  *$q 0/4 64 0600\$" "$tmp/out" ||
+grep -q "^queue  *$q  *0/4 64 0600\$" "$tmp/out" ||
 	{ echo "not ok - ls shows $q"; cat "$tmp/out"; failures=$((failures + 1)); }
 run 0 "$mproc" stat "$q"
 expect_out 'puts: 0\ngets: 0\ndepth: 0\nhigh_water: 0\nputters_waiting: 0\ngetters_waiting: 0\nshut_down: false\ncapacity: 4\nmsg_size: 64\n'
@@ -151,8 +151,8 @@ run 0 "$peer" segment "$seg" 4096
 printf 'not ours' >"/dev/shm$plain"
 chmod 0644 "/dev/shm$plain"
 run 0 "$mproc" ls
-grep -q "^segment  *$seg 4096 0600\$" "$tmp/out" &&
-	grep -q "^segment  *$plain 8 0644\$" "$tmp/out" ||
+grep -q "^segment  *$seg  *4096 0600\$" "$tmp/out" &&
+	grep -q "^segment  *$plain  *8 0644\$" "$tmp/out" ||
 	{ echo "not ok - ls shows segments"; cat "$tmp/out"; failures=$((failures + 1)); }
 run 0 "$mproc" stat "$seg"
 expect_out 'size: 4096\n'
