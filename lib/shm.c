@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -47,7 +48,24 @@ unnamed_file(bool named, mode_t mode)
 	return fd;
 }
 
-/* Sets the size; with reserve, allocates every page now. */
+/* 0 if size bytes fit both in free memory and in fd's file system. */
+static int
+room_for(int fd, size_t size)
+{
+	long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	struct statvfs fs;
+
+	if (pages > 0 && page > 0 && size / (size_t)page >= (size_t)pages)
+		return -ENOMEM;
+	if (fstatvfs(fd, &fs) == 0 && fs.f_blocks != 0 &&
+	    size / fs.f_frsize >= fs.f_bavail)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Sets the size; with reserve, allocates every page now, so that a
+ * segment too large for memory fails here with ENOMEM rather than with
+ * SIGBUS on first use. */
 static int
 size_file(int fd, size_t size, bool reserve)
 {
@@ -59,6 +77,9 @@ size_file(int fd, size_t size, bool reserve)
 		return errno == EFBIG || errno == EINVAL ? -ENOMEM : -errno;
 	if (!reserve)
 		return 0;
+	/* Refuse what cannot fit before fallocate() eats the machine's memory. */
+	if ((err = room_for(fd, size)) < 0)
+		return err;
 	err = posix_fallocate(fd, 0, (off_t)size);
 	return err == 0 ? 0 : err == ENOSPC || err == EFBIG ? -ENOMEM : -err;
 }
