@@ -107,6 +107,8 @@ collect(struct manager *m, struct pool_worker *w)
 	if (used > 0)
 		worker_broken(w);
 	m->open -= taken;
+	if (taken > 0 && w->open.n == 0 && w->window < WINDOW_MAX)
+		w->window *= 2;		/* it ran dry: give it more */
 	w->result_head = head;
 	ring_release(w->results, head);
 	ring_wake(&w->results->prod_waiting, &w->results->head);
@@ -150,9 +152,8 @@ assign(struct manager *m, struct pool_worker *w, struct mproc_result *r)
 
 /*
  * Hands out queued tasks.  Each worker gets up to an even share of all
- * the work (queued plus open), at most MANAGER_WINDOW, so a few long
- * tasks spread over the workers while a flood of tiny ones goes out in
- * batches.  One publish and at most one futex wake per worker.
+ * the work (queued plus open), at most its window (see pool.h).  One
+ * publish and at most one futex wake per worker.
  */
 static void
 dispatch(struct manager *m)
@@ -165,14 +166,13 @@ dispatch(struct manager *m)
 	if (live == 0 || m->queue.n == 0)
 		return;
 	share = (m->queue.n + m->open + live - 1) / live;
-	if (share > MANAGER_WINDOW)
-		share = MANAGER_WINDOW;
 	for (int i = 0; i < p->nworkers && m->queue.n > 0; i++) {
 		struct pool_worker *w = &p->workers[i];
 		uint32_t tail = w->task_tail;
 
 		while (m->queue.n > 0 && worker_usable(p, w) &&
-		       w->open.n < share && assign(m, w, m->queue.head))
+		       w->open.n < share && w->open.n < w->window &&
+		       assign(m, w, m->queue.head))
 			;
 		if (w->task_tail != tail) {
 			ring_publish(w->tasks, w->task_tail);

@@ -135,6 +135,7 @@ pool__worker_start(mproc_pool *p, struct pool_worker *w)
 	ring_init(w->results);
 	w->task_tail = w->result_head = 0;
 	w->assigned = 0;
+	w->window = WINDOW_MIN;
 	w->stopping = w->broken = false;
 	snprintf(name, sizeof(name), "PoolWorker-%u", ++p->spawned);
 	proc = mproc_process_new(worker_main, w, name);

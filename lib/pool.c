@@ -82,11 +82,17 @@ live_unlink(mproc_pool *p, struct mproc_result *r)
 		r->live_next->live_prev = r->live_prev;
 }
 
-static void
-result_destroy(struct mproc_result *r)
+void
+pool__result_data_free(struct mproc_result *r)
 {
 	if (r->data != r->small)
 		free(r->data);
+}
+
+static void
+result_destroy(struct mproc_result *r)
+{
+	pool__result_data_free(r);
 	free(r);
 }
 
@@ -96,6 +102,10 @@ void
 pool__complete_locked(mproc_pool *p, struct mproc_result *r, int err)
 {
 	r->err = err;
+	if (r->batch != NULL) {
+		pool__batch_complete_locked(r->batch);
+		return;
+	}
 	if (r->detached) {	/* the caller freed it already */
 		live_unlink(p, r);
 		result_destroy(r);
@@ -380,9 +390,10 @@ mproc_pool_submit(mproc_pool *p, mproc_task_fn fn, const void *arg, size_t len)
 	memset(r, 0, sizeof(*r));
 	r->pool = p;
 	r->fn = fn;
+	r->arg = (unsigned char *)(r + 1);
 	r->arg_len = len;
 	if (len > 0)
-		memcpy(r->arg, arg, len);
+		memcpy(r + 1, arg, len);
 	pthread_mutex_lock(&p->lock);
 	if (p->closed) {
 		pthread_mutex_unlock(&p->lock);
@@ -480,92 +491,4 @@ mproc_pool_apply(mproc_pool *p, mproc_task_fn fn, const void *arg, size_t len,
 	mproc_result_free(r);
 	errno = err;
 	return n;
-}
-
-/* --- map -------------------------------------------------------------- */
-
-static bool
-map_args_valid(const mproc_pool *p, const void *args, size_t arg_size,
-	       size_t n, const void *results, size_t result_size)
-{
-	return p != NULL && (n == 0 || arg_size == 0 || args != NULL) &&
-	       (n == 0 || result_size == 0 || results != NULL) &&
-	       (arg_size == 0 || n <= SIZE_MAX / arg_size) &&
-	       (result_size == 0 || n <= SIZE_MAX / result_size);
-}
-
-/* Frees (or detaches, if pending) rs[from..n). */
-static void
-map_release(mproc_result **rs, size_t from, size_t n)
-{
-	for (size_t i = from; i < n; i++)
-		mproc_result_free(rs[i]);
-}
-
-/* Submits n items; 0 or -errno (then nothing stays submitted but
- * detached tasks, which run and are freed). */
-static int
-map_submit(mproc_pool *p, mproc_task_fn fn, const unsigned char *args,
-	   size_t arg_size, size_t n, mproc_result **rs)
-{
-	for (size_t i = 0; i < n; i++) {
-		rs[i] = mproc_pool_submit(p, fn, args + i * arg_size, arg_size);
-		if (rs[i] == NULL) {
-			int err = errno;
-
-			map_release(rs, 0, i);
-			return -err;
-		}
-	}
-	return 0;
-}
-
-/* Collects the results in order; the errno of the first failed item, or
- * 0; -EINTR stops early (the rest are detached). */
-static int
-map_collect(mproc_result **rs, size_t n, unsigned char *results,
-	    size_t result_size)
-{
-	int first_err = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char *out = results ? results + i * result_size : NULL;
-		ssize_t got = mproc_result_get(rs[i], out, result_size,
-					       MPROC_FOREVER);
-
-		if (got < 0 && errno == EINTR) {
-			map_release(rs, i, n);
-			return -EINTR;
-		}
-		if (got < 0 && first_err == 0)
-			first_err = errno;
-		if (got >= 0 && (size_t)got < result_size)
-			memset(out + got, 0, result_size - (size_t)got);
-		mproc_result_free(rs[i]);
-	}
-	return -first_err;
-}
-
-int
-mproc_pool_map(mproc_pool *p, mproc_task_fn fn, const void *args,
-	       size_t arg_size, size_t n, void *results, size_t result_size)
-{
-	mproc_result **rs;
-	int rc;
-
-	if (!map_args_valid(p, args, arg_size, n, results, result_size) ||
-	    fn == NULL)
-		return fail(EINVAL);
-	if (arg_size > p->max_arg)
-		return fail(EMSGSIZE);
-	if (n == 0)
-		return 0;
-	rs = malloc(n * sizeof(*rs));
-	if (rs == NULL)
-		return fail(ENOMEM);
-	rc = map_submit(p, fn, args, arg_size, n, rs);
-	if (rc == 0)
-		rc = map_collect(rs, n, results, result_size);
-	free(rs);
-	return result(rc);
 }

@@ -8,7 +8,7 @@
  * thread.  Each worker has a channel: two single-producer single-consumer
  * rings in shared memory (pool-ring.h), tasks down and results up.
  * Callers append tasks to the pool's queue under the lock; the manager
- * moves them into the workers' task rings, up to MANAGER_WINDOW tasks
+ * moves them into the workers' task rings, up to a window of tasks
  * outstanding per worker, and reads the results back, many per pass.
  * Nobody makes a system call while the other side is awake: a sleeping
  * worker waits on a futex in its task ring, and the sleeping manager
@@ -41,8 +41,15 @@
 
 #include "pool-ring.h"
 
-/* Tasks outstanding per worker at most (the batch a worker reads). */
-#define MANAGER_WINDOW 64
+/*
+ * Tasks outstanding per worker: each worker's window starts at
+ * WINDOW_MIN and doubles, up to WINDOW_MAX, whenever the manager finds
+ * that it has finished everything it was given.  Tiny tasks thus go out
+ * in batches of hundreds, while slow tasks stay spread over the workers
+ * instead of queueing up behind one.
+ */
+#define WINDOW_MIN 4
+#define WINDOW_MAX 1024
 
 /* The frames in the rings.  A task frame with fn == 0 tells the worker
  * to exit. */
@@ -70,15 +77,19 @@ struct task_list {
 /*
  * A submitted task and, later, its result.  The caller owns it until
  * mproc_result_free(); the pool keeps it on its live list until then so
- * mproc_pool_free() can free what the caller did not.
+ * mproc_pool_free() can free what the caller did not.  An item of
+ * mproc_pool_map() is one too, but lives in its batch's array, off the
+ * live list, and signals its batch instead of its state word.
  *   state                futex word; set to RESULT_DONE last, under lock
- *   err, len, data       written once before state becomes RESULT_DONE
+ *   err, len, data       written once, under the lock, before state
+ *                        becomes RESULT_DONE (or batch->left drops)
  *   next                 the list it is on: the pool's queue (lock), or
  *                        the manager's queue or a worker's open list
  *                        (manager thread only)
  *   live_prev/next, detached   under the pool lock
  *   task_end             manager only: the end of its frame in the task
  *                        ring of the worker it was assigned to
+ *   the rest             set before submission, then constant
  */
 struct mproc_result {
 	int32_t state;
@@ -87,14 +98,32 @@ struct mproc_result {
 	unsigned char *data;		/* small[] or malloc'ed */
 	unsigned char small[16];
 	mproc_pool *pool;
+	struct pool_batch *batch;	/* NULL unless a map item */
 	mproc_task_fn fn;
+	const unsigned char *arg;	/* after the struct, or in the batch */
+	size_t arg_len;
 	uint64_t id;
 	uint32_t task_end;
 	bool detached;
 	struct mproc_result *next;
 	struct mproc_result *live_prev, *live_next;
-	size_t arg_len;
-	unsigned char arg[];
+};
+
+/*
+ * The items of one mproc_pool_map() call, submitted under one lock and
+ * waited for with one futex word.
+ *   left       futex word: items not yet complete; decremented under the
+ *              pool lock after an item's fields are written; the last
+ *              decrement wakes the waiter
+ *   detached   under the pool lock: the caller gave up waiting (EINTR),
+ *              so the item that brings left to 0 frees the batch
+ */
+struct pool_batch {
+	int32_t left;
+	bool detached;
+	size_t n;
+	struct mproc_result *items;
+	unsigned char *args;		/* a copy of the caller's arguments */
 };
 
 /* Shared by the manager and every worker (one anonymous shared page). */
@@ -115,6 +144,7 @@ struct pool_worker {
 	void *channel;			/* mmap'ed, channel_size bytes */
 	struct task_list open;		/* assigned, no result yet, in order */
 	unsigned assigned;		/* tasks given to this process */
+	unsigned window;		/* WINDOW_MIN..WINDOW_MAX */
 	uint32_t task_tail;		/* our producer position in tasks */
 	uint32_t result_head;		/* our consumer position in results */
 	bool stopping;			/* told to exit, or killed */
@@ -161,6 +191,12 @@ void pool__list_prepend(struct task_list *l, struct task_list *front);
 /* Completes r with err (or 0) under the pool lock: publishes it, or frees
  * it when the caller has already freed it (pool.c). */
 void pool__complete_locked(mproc_pool *p, struct mproc_result *r, int err);
+
+/* A map item's part of pool__complete_locked() (pool-map.c). */
+void pool__batch_complete_locked(struct pool_batch *b);
+
+/* Frees r's result bytes (pool.c). */
+void pool__result_data_free(struct mproc_result *r);
 
 /* Rings the manager's doorbell if it sleeps (pool.c); any process. */
 void pool__doorbell(mproc_pool *p);
