@@ -276,7 +276,7 @@ parse_int(const char *s, long min)
 static struct config
 parse_args(int argc, char **argv)
 {
-	struct config cfg = { .producers = 4, .consumers = 4, .messages = 250000,
+	struct config cfg = { .producers = 4, .consumers = 4, .messages = 100000,
 			      .min_size = 16, .max_size = 256, .capacity = 1024 };
 	char *dash;
 	int c;
