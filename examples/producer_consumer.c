@@ -123,8 +123,10 @@ produce(void *arg)
 	unsigned char *msg = malloc(r->cfg->max_size);
 	int failed = 0;
 
-	if (msg == NULL)
-		err(1, "malloc");
+	if (msg == NULL) {		/* a child returns its status; */
+		warn("malloc");		/* exit() would run atexit handlers */
+		return 1;
+	}
 	for (uint32_t seq = 0; seq < r->cfg->messages && !failed; seq++) {
 		size_t len = make_message(msg, r, seq, &rng);
 
@@ -149,8 +151,10 @@ consume(void *arg)
 	ssize_t len;
 	int failed;
 
-	if (msg == NULL)
-		err(1, "malloc");
+	if (msg == NULL) {
+		warn("malloc");
+		return 1;
+	}
 	while ((len = mproc_queue_get(r->q, msg, cap, MPROC_FOREVER)) >= 0)
 		count(&rep, msg, (size_t)len);
 	failed = errno != EPIPE;

@@ -30,12 +30,16 @@ writer(void *arg)
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(msg, sizeof(msg), "message %d", i);
-		if (mproc_queue_put(q, msg, strlen(msg), MPROC_FOREVER) == -1)
-			err(1, "mproc_queue_put");
+		if (mproc_queue_put(q, msg, strlen(msg), MPROC_FOREVER) == -1) {
+			warn("mproc_queue_put");
+			return 1;	/* a child returns; it does not exit() */
+		}
 	}
 	/* Readers get what is left, then EPIPE instead of waiting. */
-	if (mproc_queue_shutdown(q) == -1)
-		err(1, "mproc_queue_shutdown");
+	if (mproc_queue_shutdown(q) == -1) {
+		warn("mproc_queue_shutdown");
+		return 1;
+	}
 	return 0;
 }
 
@@ -48,8 +52,10 @@ reader(void *arg)
 
 	while ((len = mproc_queue_get(q, msg, sizeof(msg), MPROC_FOREVER)) >= 0)
 		printf("read: %.*s\n", (int)len, msg);
-	if (errno != EPIPE)
-		err(1, "mproc_queue_get");
+	if (errno != EPIPE) {
+		warn("mproc_queue_get");
+		return 1;
+	}
 	printf("the queue is shut down and empty\n");
 	return 0;
 }
