@@ -50,6 +50,7 @@ expect_err() {
 }
 
 q=/$prefix-q
+q2=/$prefix-q2
 seg=/$prefix-seg
 plain=/$prefix-plain
 
@@ -133,6 +134,29 @@ run 0 "$mproc" get "$q" -n 0
 expect_out '1\n2\n3\n4\n'
 run 2 "$mproc" put "$q" "$(printf '%065d' 0)"
 expect_err "$q: Message too long"
+
+echo "# a blocked get is counted in stat, and shutdown wakes it with exit 1"
+run 0 "$peer" queue "$q2" 4 64
+timeout 10 "$mproc" get "$q2" >"$tmp/blocked" 2>&1 &
+getter=$!
+for _ in $(seq 50); do
+	timeout 10 "$mproc" stat "$q2" | grep -q '^getters_waiting: 1$' && break
+	sleep 0.1
+done
+run 0 "$mproc" stat "$q2"
+grep -q '^getters_waiting: 1$' "$tmp/out" ||
+	{ echo "not ok - stat counts the blocked getter"; failures=$((failures + 1)); }
+run 0 "$mproc" shutdown "$q2"
+wait $getter
+status=$?
+n=$((n + 1))
+if [ $status -eq 1 ] && [ ! -s "$tmp/blocked" ]; then
+	echo "ok $n - a blocked get exits 1 at shutdown"
+else
+	echo "not ok $n - blocked get: status $status, output '$(cat "$tmp/blocked")'"
+	failures=$((failures + 1))
+fi
+run 0 "$mproc" rm "$q2"
 
 echo "# shutdown: put fails, get drains what is left, then exits 1"
 run 0 "$mproc" put "$q" left
