@@ -1,9 +1,14 @@
 /*
  * conn-frame.c - writing and reading whole frames (format: conn.h).
  *
- * Callers hold the stream's lock (conn.c).  Descriptors are non-blocking:
- * we try the system call first, and poll(2) only when it would block,
- * which is what lets a wait have a deadline and end with EINTR.
+ * Callers hold the stream's lock (conn.c).  Descriptors of Pipes are
+ * in blocking mode; a call that must not block says so itself
+ * (MSG_DONTWAIT on a socket, RWF_NOWAIT on a pipe), so that a sender
+ * half way through a frame can sleep in the kernel.  FIFOs do not take
+ * RWF_NOWAIT (EOPNOTSUPP), so theirs are O_NONBLOCK (c->nonblock) and
+ * every wait is a poll(2).  A wait that needs a deadline or EINTR is a
+ * poll(2) in any case.  The fast path is one system call per frame for a
+ * sender and two for a receiver, as with a raw length prefix.
  *
  * EINTR and deadlines apply only before a frame's first byte moved.
  * Once a sender wrote a byte it writes the rest, and once a receiver read
@@ -99,10 +104,11 @@ sigpipe_restore(struct sigpipe_guard *g, bool raised)
 	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
-/* One write of iov (and ctl, a control message, when non-NULL). */
+/* One write of iov (and ctl, a control message, when non-NULL); one
+ * that would block fails with -EAGAIN if nowait. */
 static ssize_t
 write_some(struct mproc_conn *c, struct iovec *iov, int n, void *ctl,
-	   size_t ctl_len)
+	   size_t ctl_len, bool nowait)
 {
 	ssize_t r;
 
@@ -110,16 +116,21 @@ write_some(struct mproc_conn *c, struct iovec *iov, int n, void *ctl,
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n,
 				     .msg_control = ctl, .msg_controllen = ctl_len };
 
-		r = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-	} else {
+		r = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0));
+	} else if (c->nonblock) {
 		r = writev(c->fd, iov, n);
+	} else {
+		r = pwritev2(c->fd, iov, n, -1, nowait ? RWF_NOWAIT : 0);
 	}
 	return r < 0 ? -errno : r;
 }
 
 /*
  * Writes all of iov.  *started says whether any byte of the frame went;
- * cs_sending is 1 from just before the first write that may move bytes.
+ * cs_sending is 1 from just before each write that may move the first
+ * bytes, so a sender killed while it waits leaves the stream usable.
+ * Until then a write must not block (it would sleep with cs_sending
+ * set): we poll instead.  From then on the writes block in the kernel.
  */
 static int
 write_iov(struct mproc_conn *c, struct iovec *iov, int n, void *ctl,
@@ -133,17 +144,19 @@ write_iov(struct mproc_conn *c, struct iovec *iov, int n, void *ctl,
 		int rc;
 
 		uatomic_set(&c->tx->cs_sending, 1);
-		r = write_some(c, iov, n, ctl, ctl_len);
+		r = write_some(c, iov, n, ctl, ctl_len, !*started);
 		if (r > 0) {
 			*started = true;
 			ctl = NULL;	/* the descriptor went with those bytes */
 			iov_advance(&iov, &n, (size_t)r);
 			continue;
 		}
+		if (*started && r == -EINTR)
+			continue;
+		if (r != -EAGAIN)
+			return (int)r;
 		if (!*started)
 			uatomic_set(&c->tx->cs_sending, 0);
-		if (r != -EAGAIN && r != -EINTR)
-			return (int)r;
 		rc = wait_fd(c->fd, POLLOUT, *started ? NULL : &forever);
 		if (rc < 0)
 			return rc;
@@ -199,7 +212,11 @@ mproc__frame_send(struct mproc_conn *c, const void *msg, size_t len, int fd)
 	return rc;
 }
 
-/* Keeps the first descriptor of ctl in *fd (if free) and closes others. */
+/*
+ * Keeps the first descriptor of mh in *fd (if *fd is still -1) and
+ * closes any other.  The kernel sets MSG_CTRUNC when it could not
+ * install one (EMFILE) and discards it: *fd is then -EMFILE.
+ */
 static void
 cmsg_take_fds(struct msghdr *mh, int *fd)
 {
@@ -215,31 +232,39 @@ cmsg_take_fds(struct msghdr *mh, int *fd)
 			int got;
 
 			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*fd < 0)
+			if (*fd == -1)
 				*fd = got;
 			else
 				close(got);
 		}
 	}
+	if (*fd == -1 && (mh->msg_flags & MSG_CTRUNC))
+		*fd = -EMFILE;
 }
 
 /*
- * One read into iov.  With fd non-NULL, descriptors that come with the
- * bytes are kept in *fd (close-on-exec); without, the kernel discards any
- * (a read(2) without room for them installs none), so none leaks.
+ * One read into iov that never blocks.  With fd non-NULL, descriptors
+ * that come with the bytes are kept in *fd (close-on-exec); without, the
+ * kernel discards any (a read without room for them installs none), so
+ * none leaks.
  */
 static ssize_t
 read_some(struct mproc_conn *c, struct iovec *iov, int n, int *fd)
 {
 	union conn_cmsg ctl;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n,
-			     .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
 	ssize_t r;
 
-	if (fd == NULL)
+	if (fd != NULL) {
+		mh.msg_control = &ctl;
+		mh.msg_controllen = sizeof(ctl);
+	}
+	if (c->kind == CONN_SOCKET)
+		r = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	else if (c->nonblock)
 		r = readv(c->fd, iov, n);
 	else
-		r = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+		r = preadv2(c->fd, iov, n, -1, RWF_NOWAIT);
 	if (r < 0)
 		return -errno;
 	if (fd != NULL)
@@ -275,18 +300,27 @@ wait_mid_frame(struct mproc_conn *c)
 /*
  * Reads all of iov.  Before the first byte (*started false) a wait
  * honours d and signals; the end of the stream there is EPIPE.  After
- * it, a wait is forever and the end of the stream is EPROTO.
+ * it, a wait is forever and the end of the stream is EPROTO.  A short
+ * read means the stream is drained for now: wait before the next one.
  */
 static int
 read_iov(struct mproc_conn *c, struct iovec *iov, int n,
 	 const struct mproc__deadline *d, bool *started, int *fd)
 {
+	bool drained = false;
+
 	while (n > 0) {
 		ssize_t r;
 		int rc;
 
+		if (drained) {
+			rc = *started ? wait_mid_frame(c) : wait_fd(c->fd, POLLIN, d);
+			if (rc < 0)
+				return rc;
+		}
 		uatomic_set(&c->rx->cs_receiving, 1);
 		r = read_some(c, iov, n, fd);
+		drained = true;
 		if (r > 0) {
 			*started = true;
 			iov_advance(&iov, &n, (size_t)r);
@@ -298,9 +332,6 @@ read_iov(struct mproc_conn *c, struct iovec *iov, int n,
 			return *started ? -EPROTO : -EPIPE;
 		if (r != -EAGAIN && r != -EINTR)
 			return (int)r;
-		rc = *started ? wait_mid_frame(c) : wait_fd(c->fd, POLLIN, d);
-		if (rc < 0)
-			return rc;
 	}
 	return 0;
 }
@@ -362,14 +393,15 @@ read_payload(struct mproc_conn *c, void *buf, int *fd)
 	uatomic_set(&s->cs_receiving, 1);
 	rc = read_iov(c, iov, 2, NULL, &started, fd);
 	s->cs_pending = 0;
-	if (rc == 0 && trailer != (len ^ CONN_TRAILER_KEY))
+	if (rc < 0 || trailer != (len ^ CONN_TRAILER_KEY))
 		rc = -EPROTO;
-	if (rc == 0 && fd != NULL && *fd < 0)
-		rc = -EPROTO;	/* CONN_F_FD but no descriptor came */
-	if (rc < 0)
+	else if (fd != NULL && *fd < 0)	/* CONN_F_FD, but no descriptor */
+		rc = *fd == -EMFILE ? -EMFILE : -EPROTO;
+	if (rc == -EPROTO)
 		mproc__stream_break(s);
+	/* -EMFILE: the frame was whole, so the stream is still in step. */
 	uatomic_set(&s->cs_receiving, 0);
-	return rc < 0 ? -EPROTO : 0;
+	return rc;
 }
 
 ssize_t

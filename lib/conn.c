@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
@@ -111,17 +112,41 @@ conn_new(int fd, enum conn_kind kind)
 	return c;
 }
 
-static int
-pipe_fds(int fds[2], bool duplex)
+/*
+ * True if this kernel's pipes take RWF_NOWAIT (conn-frame.c): an empty
+ * pipe then answers EAGAIN; older kernels say EOPNOTSUPP.
+ */
+static bool
+pipe_takes_nowait(int rfd)
 {
-	int rc;
+	char byte;
+	struct iovec iov = { &byte, 1 };
 
+	return preadv2(rfd, &iov, 1, -1, RWF_NOWAIT) < 0 && errno == EAGAIN;
+}
+
+/* The descriptors of a Pipe; *nonblock tells how conn-frame.c uses them. */
+static int
+pipe_fds(int fds[2], bool duplex, bool *nonblock)
+{
+	*nonblock = false;
 	if (duplex)
-		rc = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				0, fds);
-	else
-		rc = pipe2(fds, O_CLOEXEC | O_NONBLOCK);
-	return rc < 0 ? -errno : 0;
+		return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0
+		       ? -errno : 0;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe_takes_nowait(fds[0]))
+		return 0;
+	*nonblock = true;
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0) {
+		int rc = -errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	return 0;
 }
 
 /* Wires the two ends to the page's streams; see struct conn_page. */
@@ -147,12 +172,13 @@ pipe_new(mproc_conn **a, mproc_conn **b, bool duplex)
 	enum conn_kind kind = duplex ? CONN_SOCKET : CONN_PIPE;
 	struct mproc_conn *ca = NULL, *cb = NULL;
 	struct conn_map *m = NULL;
+	bool nonblock;
 	int fds[2], rc;
 
 	rc = map_new(&m);
 	if (rc < 0)
 		return rc;
-	rc = pipe_fds(fds, duplex);
+	rc = pipe_fds(fds, duplex, &nonblock);
 	if (rc == 0) {
 		ca = conn_new(fds[0], kind);
 		cb = conn_new(fds[1], kind);
@@ -169,6 +195,7 @@ pipe_new(mproc_conn **a, mproc_conn **b, bool duplex)
 		return rc;
 	}
 	pipe_wire(ca, cb, m, duplex);
+	ca->nonblock = cb->nonblock = nonblock;
 	*a = ca;
 	*b = cb;
 	return 0;
@@ -313,6 +340,8 @@ fifo_new(struct mproc_conn **out, const char *path, int flags,
 		return fd;
 	c = conn_new(fd, CONN_FIFO);
 	rc = c == NULL ? -ENOMEM : stream_init(&c->local);
+	if (rc == 0)
+		c->nonblock = true;	/* opened O_NONBLOCK; see conn-frame.c */
 	if (rc == 0 && reader) {
 		c->rx = &c->local;
 		c->lock_pid = getpid();

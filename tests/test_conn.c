@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -796,6 +798,87 @@ test_fifo_and_simplex_send_fd_fail_enotsup(void **state)
 	close_ends(&e);
 }
 
+/* The lowest free descriptor number: equal before and after means no
+ * descriptor was left open in between. */
+static int
+lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	assert_true(fd >= 0);
+	close(fd);
+	return fd;
+}
+
+/* A raw peer attaches descriptors to a plain frame: recv delivers the
+ * message and no descriptor stays open in the receiver. */
+static void
+test_pipe_fd_attached_to_plain_frame_is_not_leaked(void **state)
+{
+	union {
+		struct cmsghdr hdr;
+		char space[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct conn_hdr h = { CONN_MAGIC, 0, 2 };
+	uint64_t trailer = 2 ^ CONN_TRAILER_KEY;
+	struct iovec iov[3] = { { &h, sizeof(h) }, { "hi", 2 }, { &trailer, 8 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3,
+			     .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+	int fds[2] = { 0, 1 }, before;
+	struct ends e;
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(mproc_pipe(&e.a, &e.b, true), 0);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.hdr.cmsg_level = SOL_SOCKET;
+	ctl.hdr.cmsg_type = SCM_RIGHTS;
+	ctl.hdr.cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(&ctl.hdr), fds, sizeof(fds));
+	before = lowest_free_fd();
+	assert_int_equal(sendmsg(mproc_conn_fd(e.a), &mh, 0), sizeof(h) + 2 + 8);
+	assert_int_equal(mproc_conn_recv(e.b, buf, sizeof(buf), 1000), 2);
+	assert_memory_equal(buf, "hi", 2);
+	assert_int_equal(lowest_free_fd(), before);
+	close_ends(&e);
+}
+
+/* In a child, with every descriptor slot taken: EMFILE, the message is
+ * consumed, and the connection still works. */
+static int
+recv_fd_without_free_slot(void *arg)
+{
+	struct rlimit lim = { 64, 64 };
+	struct ends *e = arg;
+	char buf[8];
+	int last = -1, fd, ok;
+
+	if (mproc_conn_send_fd(e->a, 0) != 0 || mproc_conn_send(e->a, "ok", 2) != 0)
+		return 2;
+	if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return 3;
+	while ((fd = dup(0)) >= 0)
+		last = fd;
+	if (last < 0)
+		return 4;
+	ok = mproc_conn_recv_fd(e->b, 1000) == -1 && errno == EMFILE;
+	close(last);
+	ok = ok && mproc_conn_recv(e->b, buf, sizeof(buf), 1000) == 2;
+	return ok ? 0 : 1;
+}
+
+static void
+test_pipe_recv_fd_no_free_descriptor_fails_emfile(void **state)
+{
+	struct ends e;
+
+	(void)state;
+	test_deadline(DEADLINE_S);
+	assert_int_equal(mproc_pipe(&e.a, &e.b, true), 0);
+	assert_child_ok(spawn(recv_fd_without_free_slot, &e));
+	close_ends(&e);
+}
+
 /* --- many writers, many readers -------------------------------------- */
 
 #define WRITERS 4
@@ -1196,6 +1279,40 @@ test_pipe_reader_killed_while_waiting_stream_still_works(void **state)
 }
 
 static int
+fifo_recv_forever(void *arg)
+{
+	mproc_conn *r = mproc_fifo_open(arg, MPROC_RDONLY, 5000);
+	char buf[8];
+
+	if (r == NULL)
+		return 2;
+	mproc_conn_recv(r, buf, sizeof(buf), MPROC_FOREVER);
+	return 1;
+}
+
+/* A FIFO receiver killed while it waits holds the receivers' flock; the
+ * kernel drops it, and the next receiver goes on. */
+static void
+test_fifo_reader_killed_while_waiting_stream_still_works(void **state)
+{
+	struct timespec pause = { 0, 100000000 };
+	struct fifo f;
+	char buf[8];
+	pid_t pid;
+
+	(void)state;
+	test_deadline(DEADLINE_S);
+	fifo_make(&f);
+	pid = spawn(fifo_recv_forever, f.path);
+	nanosleep(&pause, NULL);
+	kill(pid, SIGKILL);
+	assert_int_equal(test_reap(pid, CHILD_S), 128 + SIGKILL);
+	assert_int_equal(mproc_conn_send(f.w, "ok", 2), 0);
+	assert_int_equal(mproc_conn_recv(f.r, buf, sizeof(buf), 5000), 2);
+	fifo_destroy(&f);
+}
+
+static int
 send_huge(void *arg)
 {
 	static char big[4 << 20];
@@ -1260,12 +1377,15 @@ main(void)
 		cmocka_unit_test(test_fifo_open_reader_waits_for_a_writer),
 		cmocka_unit_test(test_pipe_send_fd_passes_descriptor_with_cloexec),
 		cmocka_unit_test(test_fifo_and_simplex_send_fd_fail_enotsup),
+		cmocka_unit_test(test_pipe_fd_attached_to_plain_frame_is_not_leaked),
+		cmocka_unit_test(test_pipe_recv_fd_no_free_descriptor_fails_emfile),
 		cmocka_unit_test(test_pipe_many_writers_many_readers_nothing_lost_or_torn),
 		cmocka_unit_test(test_fifo_many_writers_many_readers_nothing_lost_or_torn),
 		cmocka_unit_test(test_pipe_threads_and_processes_share_ends),
 		cmocka_unit_test(test_pipe_signals_during_big_messages_nothing_torn_lost_or_doubled),
 		cmocka_unit_test(test_conn_recv_blocked_signal_handler_fails_eintr),
 		cmocka_unit_test(test_pipe_reader_killed_while_waiting_stream_still_works),
+		cmocka_unit_test(test_fifo_reader_killed_while_waiting_stream_still_works),
 		cmocka_unit_test(test_pipe_writer_killed_mid_message_readers_get_eproto),
 	};
 	int rc = cmocka_run_group_tests_name("conn", tests, NULL, NULL);
