@@ -38,8 +38,10 @@
  * claimed (WRITING or READING) checks the owner before it gives up or
  * sleeps, and then sleeps at most STUCK_POLL_MS at a time, so an owner
  * that dies while it sleeps is noticed too.  A caller blocked on a slot
- * that is simply FREE (empty queue) or FULL (full queue) sleeps until
- * woken: nothing is stuck there.
+ * that is FREE (empty queue) or FULL (full queue) is woken by the peer
+ * that publishes (frees) it; but a peer may instead claim that slot and
+ * die, which wakes no one (with capacity 1, nothing else would), so that
+ * caller too re-checks every IDLE_POLL_MS.
  *
  * Dead means kill(pid, 0) fails with ESRCH, or /proc says the process is
  * a zombie with no threads left (a parent blocked in get must not wait

@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/arch.h>
@@ -33,8 +34,10 @@
 
 #define DEFAULT_CAPACITY 1024
 #define DEFAULT_MSG_SIZE 8192
-#define SPIN_LIMIT	 100	/* claim retries before sleeping */
+#define SPIN_LIMIT	 100	/* claim retries spinning, then */
+#define YIELD_LIMIT	 16	/* retries yielding the CPU, then sleep */
 #define STUCK_POLL_MS	 20	/* sleep bound while a slot's owner may die */
+#define IDLE_POLL_MS	 1000	/* sleep bound otherwise */
 
 /* --- layout ----------------------------------------------------------- */
 
@@ -178,15 +181,18 @@ claim(struct mproc_queue *q, enum queue_side side, uint32_t me,
 	return rc;
 }
 
-/* How long to sleep: d, or less while the slot in our way is held by a
- * process that could die without waking us (queue-recover.c). */
+/*
+ * How long to sleep: until d, but at most STUCK_POLL_MS while the slot in
+ * our way is held by a process that could die without waking us, and at
+ * most IDLE_POLL_MS otherwise: a full (empty) slot can be claimed by a
+ * peer that then dies, with no wake-up for us (queue-recover.c).
+ */
 static const struct mproc__deadline *
 sleep_deadline(const struct mproc__deadline *d, const struct ring_view *v,
 	       struct mproc__deadline *poll)
 {
-	if (ring_owner(v->word) == 0)
-		return d;
-	(void)mproc__deadline_start(poll, STUCK_POLL_MS);
+	(void)mproc__deadline_start(poll, ring_owner(v->word) != 0 ?
+					  STUCK_POLL_MS : IDLE_POLL_MS);
 	if (d->timeout_ms != MPROC_FOREVER &&
 	    (d->at.tv_sec < poll->at.tv_sec ||
 	     (d->at.tv_sec == poll->at.tv_sec && d->at.tv_nsec < poll->at.tv_nsec)))
@@ -221,6 +227,22 @@ sleep_on(struct mproc_queue *q, enum queue_side side, uint32_t me,
 	return rc;
 }
 
+/*
+ * Waits a moment before the next try: first by spinning (the peer that
+ * will free us is running on another CPU), then by yielding the CPU (it
+ * may be waiting for ours: on a busy machine, producer and consumer
+ * often share a CPU, and a sleep/wake per message would cost two
+ * context switches; after a yield the peer runs on and moves a batch).
+ */
+static void
+pause_briefly(unsigned spins)
+{
+	if (spins < SPIN_LIMIT)
+		caa_cpu_relax();
+	else
+		sched_yield();
+}
+
 /* Claims a slot for side within deadline d: 0 and *v, or -errno. */
 static int
 claim_wait(struct mproc_queue *q, enum queue_side side, struct ring_view *v,
@@ -233,8 +255,8 @@ claim_wait(struct mproc_queue *q, enum queue_side side, struct ring_view *v,
 		rc = claim(q, side, me, v);
 		if (rc != -EAGAIN)
 			return rc;
-		if (d->timeout_ms != 0 && spins < SPIN_LIMIT) {
-			caa_cpu_relax();
+		if (d->timeout_ms != 0 && spins < SPIN_LIMIT + YIELD_LIMIT) {
+			pause_briefly(spins);
 			continue;
 		}
 		if (mproc__queue_unstick(q, v))
@@ -247,14 +269,26 @@ claim_wait(struct mproc_queue *q, enum queue_side side, struct ring_view *v,
 	}
 }
 
+/*
+ * claim_wait() within timeout_ms.  The first try comes before the clock
+ * is read: the fast path makes no clock_gettime() (a real cost on some
+ * virtual machines) and no system call.
+ */
 static int
 claim_within(struct mproc_queue *q, enum queue_side side, struct ring_view *v,
 	     int timeout_ms)
 {
 	struct mproc__deadline d;
-	int rc = mproc__deadline_start(&d, timeout_ms);
+	int rc;
 
-	return rc < 0 ? rc : claim_wait(q, side, v, &d);
+	if (timeout_ms < MPROC_FOREVER)
+		return -EINVAL;
+	rc = claim(q, side, mproc__queue_me(), v);
+	if (rc != -EAGAIN)
+		return rc;
+	if ((rc = mproc__deadline_start(&d, timeout_ms)) < 0)
+		return rc;
+	return claim_wait(q, side, v, &d);
 }
 
 /* --- handing a slot on ------------------------------------------------- */
@@ -567,13 +601,21 @@ mproc_queue_size(const mproc_queue *q)
 bool
 mproc_queue_empty(const mproc_queue *q)
 {
-	return mproc_queue_size(q) == 0;
+	if (q == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	return count_messages(q) == 0;
 }
 
 bool
 mproc_queue_full(const mproc_queue *q)
 {
-	return q != NULL && count_messages(q) == q->capacity;
+	if (q == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	return count_messages(q) == q->capacity;
 }
 
 size_t

@@ -430,6 +430,14 @@ test_queue_bad_arguments_fail_einval(void **state)
 	assert_int_equal(mproc_queue_close(NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(mproc_queue_capacity(NULL), 0);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_queue_msg_size(NULL), 0);
+	assert_false(mproc_queue_empty(NULL));
+	assert_false(mproc_queue_full(NULL));
+	assert_int_equal(mproc_queue_size(NULL), 0);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_queue_commit(NULL, NULL, 0), -1);
+	assert_int_equal(mproc_queue_release(NULL, NULL), -1);
 	assert_int_equal(mproc_queue_size(f->q), 0);	/* nothing changed */
 }
 
@@ -1072,6 +1080,35 @@ test_queue_slot_held_by_dead_process_is_taken_back(void **state)
 	assert_int_equal(mproc_queue_size(f->q), 4);
 }
 
+static int
+put_forever(mproc_queue *q, void *arg)
+{
+	(void)arg;
+	return mproc_queue_put(q, "late", 5, MPROC_FOREVER) == 0 ? 0 : 1;
+}
+
+static void
+test_queue_putter_asleep_on_message_taken_by_dying_consumer_completes(void **state)
+{
+	struct mproc_queue_attr attr = { 1, 8, 0 };
+	mproc_queue *q = mproc_queue_create(NULL, &attr);
+	char buf[8];
+	pid_t putter;
+
+	(void)state;
+	assert_non_null(q);
+	assert_int_equal(mproc_queue_put(q, "first", 6, 0), 0);
+	putter = spawn(put_forever, q, NULL);
+	wait_for_waiters(q, 1, 0);
+	/* The consumer takes the only message and dies: no one wakes the
+	 * putter, which must find the slot free again by itself. */
+	assert_int_equal(test_reap(spawn(acquire_and_die, q, NULL), 5), 128 + SIGKILL);
+	assert_int_equal(test_reap(putter, 10), 0);
+	assert_int_equal(mproc_queue_get(q, buf, sizeof(buf), 0), 5);
+	assert_string_equal(buf, "late");
+	assert_int_equal(mproc_queue_close(q), 0);
+}
+
 /* A hostile process scribbles over the segment: calls may fail, but
  * never touch memory outside it (the sanitizer build checks that). */
 static void
@@ -1141,6 +1178,7 @@ main(void)
 		T(test_queue_stats_count_puts_gets_depth_and_high_water),
 		T(test_queue_stats_forget_waiters_of_killed_process),
 		T(test_queue_slot_held_by_dead_process_is_taken_back),
+		T(test_queue_putter_asleep_on_message_taken_by_dying_consumer_completes),
 		T(test_queue_scribbled_segment_fails_calls_but_stays_in_bounds),
 		T(test_queue_4_producers_4_consumers_lose_and_duplicate_nothing),
 		T(test_queue_one_consumer_gets_each_producers_messages_in_order),

@@ -2,8 +2,11 @@
  * mproc/queue.h - a bounded many-to-many message queue in POSIX shared
  * memory.  Python: multiprocessing.Queue.  See mproc_queue_create(3).
  *
- * Safe for any number of threads and processes at once.  A process
- * killed inside any call never blocks the others for good.
+ * Safe for any number of threads and processes at once, without locks:
+ * a lock-free ring of fixed slots, futexes to sleep on.  An uncontended
+ * put or get makes no system call.  A process killed inside any call
+ * (SIGKILL included) never blocks the others for good: the message in
+ * its hands is lost, never duplicated; every other message is kept.
  */
 #ifndef MPROC_QUEUE_H
 #define MPROC_QUEUE_H
@@ -27,7 +30,8 @@ struct mproc_queue_stats {
 	bool     shut_down;
 };
 
-/* Pair create/open with mproc_queue_close(); the name with mproc_queue_unlink(). */
+/* Pair create/open with mproc_queue_close(); the name with mproc_queue_unlink().
+ * name NULL: anonymous, shared with children forked afterwards. */
 MPROC_API mproc_queue *mproc_queue_create(const char *name, const struct mproc_queue_attr *attr);
 MPROC_API mproc_queue *mproc_queue_open(const char *name);
 MPROC_API int     mproc_queue_close(mproc_queue *q);
@@ -36,12 +40,14 @@ MPROC_API int     mproc_queue_unlink(const char *name);
 MPROC_API int     mproc_queue_put(mproc_queue *q, const void *msg, size_t len, int timeout_ms);
 MPROC_API ssize_t mproc_queue_get(mproc_queue *q, void *buf, size_t cap, int timeout_ms);
 
-/* Zero copy.  Pair reserve with commit, acquire with release. */
+/* Zero copy.  Pair reserve with commit, acquire with release, through
+ * the same handle and process; the slot is msg_size bytes, 16-aligned. */
 MPROC_API void       *mproc_queue_reserve(mproc_queue *q, int timeout_ms);
 MPROC_API int         mproc_queue_commit(mproc_queue *q, void *slot, size_t len);
 MPROC_API const void *mproc_queue_acquire(mproc_queue *q, size_t *len, int timeout_ms);
 MPROC_API int         mproc_queue_release(mproc_queue *q, const void *msg);
 
+/* Snapshots: exact when the queue is quiet.  stats: shared counters. */
 MPROC_API int     mproc_queue_shutdown(mproc_queue *q);
 MPROC_API size_t  mproc_queue_size(const mproc_queue *q);
 MPROC_API bool    mproc_queue_empty(const mproc_queue *q);

@@ -11,7 +11,10 @@ MPROC_BEGIN_DECLS
 
 typedef struct mproc_shm mproc_shm;
 
-/* Pair create/open with mproc_shm_close(); the name with mproc_shm_unlink(). */
+/* Pair create/open with mproc_shm_close(); the name with mproc_shm_unlink().
+ * create: zero-filled; name NULL: anonymous (shared with children forked
+ * afterwards); mode 0: 0600, exactly, whatever the umask.  The name
+ * appears only once the segment is complete. */
 MPROC_API mproc_shm  *mproc_shm_create(const char *name, size_t size, mode_t mode);
 MPROC_API mproc_shm  *mproc_shm_open(const char *name);
 MPROC_API void       *mproc_shm_addr(const mproc_shm *s);

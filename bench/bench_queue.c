@@ -1,0 +1,783 @@
+/*
+ * bench/bench_queue.c - mproc_queue against its peers, measured in the
+ * same run: each round runs every transport once, in turn (interleaved),
+ * and the table shows medians over the rounds and mproc's ratio to each.
+ *
+ *	bench/bench_queue [-r ROUNDS] [-s TENTHS] [-w WORKLOADS]
+ *
+ * -r: rounds (default 5); -s: message counts in tenths of the defaults
+ * (default 10); -w: a comma-separated subset, e.g. -w T64,LAT.
+ *
+ * Workloads (all between real processes, capacity 256 messages):
+ *   T64   1 producer -> 1 consumer, 64-byte messages       (messages/s)
+ *   T4K   the same with 4 KiB messages
+ *   MP2   2 producers -> 2 consumers, 64 bytes
+ *   MP4   4 producers -> 4 consumers, 64 bytes
+ *   LAT   ping-pong round trip, 64 bytes: p50 and p99   (lower is better)
+ *   ZC    64 KiB messages, mproc reserve/commit + acquire/release against
+ *         mproc put/get (the producer stamps 8 bytes of a message that is
+ *         already in place; the consumer reads them)
+ * Peers: POSIX mq, System V msg, a pipe carrying length-prefixed frames,
+ * a textbook ring guarded by two process-shared semaphores and a mutex,
+ * and Boost.Interprocess message_queue when configure found Boost.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mproc.h>
+
+#define CAPACITY 256
+#define STOP	 UINT64_MAX	/* first 8 bytes of a message: consumer, exit */
+
+static void
+die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *
+shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+/* --- transports ---------------------------------------------------------- */
+
+struct semring {		/* the textbook bounded buffer */
+	sem_t empty, full;
+	pthread_mutex_t lock;
+	uint32_t head, tail;
+	unsigned char data[];
+};
+
+struct chan {
+	const struct transport *t;
+	size_t msg_size;
+	char name[64];
+	mproc_queue *q;
+	mqd_t mq;
+	int msqid;
+	struct { long mtype; unsigned char text[]; } *msgbuf;
+	int fd[2];
+	struct semring *ring;
+	void *boost;
+};
+
+struct transport {
+	const char *name;
+	void (*open)(struct chan *c);
+	void (*attach)(struct chan *c);		/* in each child; may be NULL */
+	void (*send)(struct chan *c, const void *msg);	/* msg_size bytes */
+	void (*recv)(struct chan *c, void *buf);
+	void (*close)(struct chan *c);
+};
+
+static unsigned name_counter;
+
+static void
+unique_name(struct chan *c, const char *prefix)
+{
+	snprintf(c->name, sizeof(c->name), "%smproc-bench-%ld-%u", prefix,
+		 (long)getpid(), ++name_counter);
+}
+
+/* mproc */
+static void
+mp_open(struct chan *c)
+{
+	struct mproc_queue_attr attr = { CAPACITY, c->msg_size, 0 };
+
+	if ((c->q = mproc_queue_create(NULL, &attr)) == NULL)
+		die("mproc_queue_create");
+}
+
+static void
+mp_send(struct chan *c, const void *msg)
+{
+	if (mproc_queue_put(c->q, msg, c->msg_size, MPROC_FOREVER) < 0)
+		die("mproc_queue_put");
+}
+
+static void
+mp_recv(struct chan *c, void *buf)
+{
+	if (mproc_queue_get(c->q, buf, c->msg_size, MPROC_FOREVER) < 0)
+		die("mproc_queue_get");
+}
+
+static void
+mp_close(struct chan *c)
+{
+	mproc_queue_close(c->q);
+}
+
+/* A number from /proc/sys, or fallback. */
+static long
+sysctl_long(const char *path, long fallback)
+{
+	FILE *f = fopen(path, "r");
+	long v;
+
+	if (f == NULL)
+		return fallback;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = fallback;
+	fclose(f);
+	return v;
+}
+
+/* POSIX mq, CAPACITY messages unless fs.mqueue.msg_max is lower (raising
+ * it past that needs CAP_SYS_RESOURCE).  Unlinked at once; the
+ * descriptors keep it alive. */
+static long
+mq_capacity(void)
+{
+	long max = sysctl_long("/proc/sys/fs/mqueue/msg_max", 10);
+
+	return max < CAPACITY ? max : CAPACITY;
+}
+
+static void
+mq_open_chan(struct chan *c)
+{
+	struct mq_attr attr = { .mq_maxmsg = mq_capacity(), .mq_msgsize = (long)c->msg_size };
+
+	unique_name(c, "/");
+	c->mq = mq_open(c->name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+	if (c->mq == (mqd_t)-1)
+		die("mq_open (as root, or raise /proc/sys/fs/mqueue limits)");
+	mq_unlink(c->name);
+}
+
+static void
+mq_send_chan(struct chan *c, const void *msg)
+{
+	while (mq_send(c->mq, msg, c->msg_size, 0) < 0)
+		if (errno != EINTR)
+			die("mq_send");
+}
+
+static void
+mq_recv_chan(struct chan *c, void *buf)
+{
+	while (mq_receive(c->mq, buf, c->msg_size, NULL) < 0)
+		if (errno != EINTR)
+			die("mq_receive");
+}
+
+static void
+mq_close_chan(struct chan *c)
+{
+	mq_close(c->mq);
+}
+
+/* System V msg: CAPACITY messages, unless kernel.msgmnb bytes are fewer
+ * (raising msg_qbytes past it needs CAP_SYS_RESOURCE). */
+static size_t
+sysv_bytes(size_t msg_size)
+{
+	size_t max = (size_t)sysctl_long("/proc/sys/kernel/msgmnb", 16384);
+
+	return CAPACITY * msg_size < max ? CAPACITY * msg_size : max;
+}
+
+static void
+sysv_open(struct chan *c)
+{
+	struct msqid_ds ds;
+
+	if ((c->msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600)) < 0)
+		die("msgget");
+	if (msgctl(c->msqid, IPC_STAT, &ds) < 0)
+		die("msgctl");
+	ds.msg_qbytes = sysv_bytes(c->msg_size);
+	if (msgctl(c->msqid, IPC_SET, &ds) < 0)
+		die("msgctl IPC_SET");
+	if ((c->msgbuf = malloc(sizeof(*c->msgbuf) + c->msg_size)) == NULL)
+		die("malloc");
+	c->msgbuf->mtype = 1;
+}
+
+static void
+sysv_send(struct chan *c, const void *msg)
+{
+	memcpy(c->msgbuf->text, msg, c->msg_size);
+	while (msgsnd(c->msqid, c->msgbuf, c->msg_size, 0) < 0)
+		if (errno != EINTR)
+			die("msgsnd");
+}
+
+static void
+sysv_recv(struct chan *c, void *buf)
+{
+	while (msgrcv(c->msqid, c->msgbuf, c->msg_size, 0, 0) < 0)
+		if (errno != EINTR)
+			die("msgrcv");
+	memcpy(buf, c->msgbuf->text, c->msg_size);
+}
+
+static void
+sysv_close(struct chan *c)
+{
+	msgctl(c->msqid, IPC_RMID, NULL);
+	free(c->msgbuf);
+}
+
+/*
+ * A pipe of frames: a 4-byte length, then the bytes.  A frame of at
+ * most PIPE_BUF bytes is written and read whole, so several writers and
+ * readers share the pipe safely (the MPMC workloads use 64 bytes).
+ */
+static void
+pipe_open(struct chan *c)
+{
+	if (pipe(c->fd) < 0)
+		die("pipe");
+	fcntl(c->fd[1], F_SETPIPE_SZ, CAPACITY * (4 + (int)c->msg_size));
+}
+
+static void
+io_all(int fd, void *p, size_t n, bool out)
+{
+	while (n > 0) {
+		ssize_t k = out ? write(fd, p, n) : read(fd, p, n);
+
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			die(out ? "write" : "read");
+		}
+		p = (char *)p + k;
+		n -= (size_t)k;
+	}
+}
+
+static void
+pipe_send(struct chan *c, const void *msg)
+{
+	unsigned char frame[4 + 4096 + 60];
+	uint32_t len = (uint32_t)c->msg_size;
+
+	memcpy(frame, &len, 4);
+	memcpy(frame + 4, msg, len);
+	io_all(c->fd[1], frame, 4 + len, true);
+}
+
+static void
+pipe_recv(struct chan *c, void *buf)
+{
+	unsigned char frame[4 + 4096 + 60];
+	uint32_t len;
+
+	io_all(c->fd[0], frame, 4 + c->msg_size, false);
+	memcpy(&len, frame, 4);
+	memcpy(buf, frame + 4, len);
+}
+
+static void
+pipe_close(struct chan *c)
+{
+	close(c->fd[0]);
+	close(c->fd[1]);
+}
+
+/* The textbook ring: wait(empty); lock; copy; unlock; post(full). */
+static void
+ring_open(struct chan *c)
+{
+	pthread_mutexattr_t ma;
+
+	c->ring = shared_alloc(sizeof(*c->ring) + CAPACITY * c->msg_size);
+	sem_init(&c->ring->empty, 1, CAPACITY);
+	sem_init(&c->ring->full, 1, 0);
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(&c->ring->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+}
+
+static void
+ring_send(struct chan *c, const void *msg)
+{
+	struct semring *r = c->ring;
+
+	while (sem_wait(&r->empty) < 0)
+		;
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->data + (r->tail++ % CAPACITY) * c->msg_size, msg, c->msg_size);
+	pthread_mutex_unlock(&r->lock);
+	sem_post(&r->full);
+}
+
+static void
+ring_recv(struct chan *c, void *buf)
+{
+	struct semring *r = c->ring;
+
+	while (sem_wait(&r->full) < 0)
+		;
+	pthread_mutex_lock(&r->lock);
+	memcpy(buf, r->data + (r->head++ % CAPACITY) * c->msg_size, c->msg_size);
+	pthread_mutex_unlock(&r->lock);
+	sem_post(&r->empty);
+}
+
+static void
+ring_close(struct chan *c)
+{
+	munmap(c->ring, sizeof(*c->ring) + CAPACITY * c->msg_size);
+}
+
+#ifdef HAVE_BOOST_IPC
+void *bench_boost_create(const char *name, unsigned capacity, size_t msg_size);
+void *bench_boost_open(const char *name);
+int bench_boost_send(void *q, const void *msg, size_t len);
+long bench_boost_recv(void *q, void *buf, size_t cap);
+void bench_boost_close(void *q);
+void bench_boost_remove(const char *name);
+
+static void
+boost_open(struct chan *c)
+{
+	unique_name(c, "");
+	if ((c->boost = bench_boost_create(c->name, CAPACITY, c->msg_size)) == NULL)
+		die("boost message_queue");
+}
+
+static void
+boost_attach(struct chan *c)
+{
+	if ((c->boost = bench_boost_open(c->name)) == NULL)
+		die("boost message_queue open");
+}
+
+static void
+boost_send(struct chan *c, const void *msg)
+{
+	if (bench_boost_send(c->boost, msg, c->msg_size) < 0)
+		die("boost send");
+}
+
+static void
+boost_recv(struct chan *c, void *buf)
+{
+	if (bench_boost_recv(c->boost, buf, c->msg_size) < 0)
+		die("boost receive");
+}
+
+static void
+boost_close(struct chan *c)
+{
+	bench_boost_close(c->boost);
+	bench_boost_remove(c->name);
+}
+#endif
+
+
+static const struct transport transports[] = {
+	{ "mproc", mp_open, NULL, mp_send, mp_recv, mp_close },
+	{ "posix-mq", mq_open_chan, NULL, mq_send_chan, mq_recv_chan, mq_close_chan },
+	{ "sysv-msg", sysv_open, NULL, sysv_send, sysv_recv, sysv_close },
+	{ "pipe", pipe_open, NULL, pipe_send, pipe_recv, pipe_close },
+	{ "sem-ring", ring_open, NULL, ring_send, ring_recv, ring_close },
+#ifdef HAVE_BOOST_IPC
+	{ "boost-ipc", boost_open, boost_attach, boost_send, boost_recv, boost_close },
+#endif
+};
+#define NTRANSPORTS ((int)(sizeof(transports) / sizeof(transports[0])))
+
+/* --- workloads ------------------------------------------------------------- */
+
+static void
+chan_open(struct chan *c, const struct transport *t, size_t msg_size)
+{
+	memset(c, 0, sizeof(*c));
+	c->t = t;
+	c->msg_size = msg_size;
+	t->open(c);
+}
+
+static void
+chan_attach(struct chan *c)
+{
+	if (c->t->attach != NULL)
+		c->t->attach(c);
+}
+
+static void
+reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench_queue: a child failed (status %d)\n", status);
+		exit(2);
+	}
+}
+
+/* Forks a child that waits for the start gun (EOF on gun[0], once the
+ * parent closes gun[1]), then runs fn. */
+static pid_t
+spawn(const int gun[2], void (*fn)(struct chan *, uint64_t), struct chan *c,
+      uint64_t n)
+{
+	pid_t pid = fork();
+	char b;
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(gun[1]);
+		chan_attach(c);
+		while (read(gun[0], &b, 1) < 0 && errno == EINTR)
+			;
+		fn(c, n);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void
+produce(struct chan *c, uint64_t n)
+{
+	uint64_t msg[4096 / 8] = { 0 };
+
+	for (uint64_t i = 0; i < n; i++) {
+		msg[0] = i;
+		c->t->send(c, msg);
+	}
+}
+
+static void
+consume(struct chan *c, uint64_t unused)
+{
+	uint64_t msg[4096 / 8];
+
+	(void)unused;
+	do
+		c->t->recv(c, msg);
+	while (msg[0] != STOP);
+}
+
+/* Messages per second from np producers to nc consumers, n messages. */
+static double
+throughput(const struct transport *t, size_t msg_size, int np, int nc, uint64_t n)
+{
+	uint64_t stop[4096 / 8] = { STOP };
+	struct chan c;
+	pid_t pids[8];
+	int gun[2];
+	double t0, t1;
+
+	chan_open(&c, t, msg_size);
+	if (pipe(gun) < 0)
+		die("pipe");
+	for (int i = 0; i < np + nc; i++)
+		pids[i] = spawn(gun, i < np ? produce : consume, &c, n / np);
+	close(gun[0]);
+	t0 = now_s();
+	close(gun[1]);			/* go */
+	for (int i = 0; i < np; i++)
+		reap(pids[i]);
+	for (int i = 0; i < nc; i++)
+		t->send(&c, stop);
+	for (int i = np; i < np + nc; i++)
+		reap(pids[i]);
+	t1 = now_s();
+	t->close(&c);
+	return (double)(n / np * np) / (t1 - t0);
+}
+
+static void
+echo(struct chan *pair, uint64_t unused)
+{
+	uint64_t msg[8];
+
+	(void)unused;
+	for (;;) {
+		pair[0].t->recv(&pair[0], msg);
+		if (msg[0] == STOP)
+			return;
+		pair[1].t->send(&pair[1], msg);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Round trips of a 64-byte ping-pong: p50 and p99 in microseconds. */
+static void
+latency(const struct transport *t, uint64_t n, double *p50, double *p99)
+{
+	uint64_t msg[8] = { 0 };
+	double *lat = malloc(n * sizeof(double));
+	struct chan pair[2];
+	pid_t pid;
+	int gun[2];
+
+	if (lat == NULL || pipe(gun) < 0)
+		die("latency");
+	chan_open(&pair[0], t, 64);
+	chan_open(&pair[1], t, 64);
+	pid = fork();
+	if (pid == 0) {
+		chan_attach(&pair[0]);
+		chan_attach(&pair[1]);
+		echo(pair, 0);
+		_exit(0);
+	}
+	for (uint64_t i = 0; i < n + n / 10; i++) {	/* the first n/10 warm up */
+		double t0 = now_s();
+
+		msg[0] = i;
+		t->send(&pair[0], msg);
+		t->recv(&pair[1], msg);
+		if (i >= n / 10)
+			lat[i - n / 10] = (now_s() - t0) * 1e6;
+	}
+	msg[0] = STOP;
+	t->send(&pair[0], msg);
+	reap(pid);
+	t->close(&pair[0]);
+	t->close(&pair[1]);
+	qsort(lat, n, sizeof(double), cmp_double);
+	*p50 = lat[n / 2];
+	*p99 = lat[n * 99 / 100];
+	free(lat);
+}
+
+/* --- zero copy ---------------------------------------------------------- */
+
+#define ZC_SIZE (64 * 1024)
+
+static void
+zc_produce_in_place(struct chan *c, uint64_t n)
+{
+	for (uint64_t i = 0; i <= n; i++) {
+		uint64_t *slot = mproc_queue_reserve(c->q, MPROC_FOREVER);
+
+		if (slot == NULL)
+			die("mproc_queue_reserve");
+		slot[0] = i < n ? i : STOP;
+		mproc_queue_commit(c->q, slot, ZC_SIZE);
+	}
+}
+
+static void
+zc_consume_in_place(struct chan *c, uint64_t unused)
+{
+	uint64_t stamp;
+	size_t len;
+
+	(void)unused;
+	do {
+		const uint64_t *m = mproc_queue_acquire(c->q, &len, MPROC_FOREVER);
+
+		if (m == NULL)
+			die("mproc_queue_acquire");
+		stamp = m[0];
+		mproc_queue_release(c->q, m);
+	} while (stamp != STOP);
+}
+
+static void
+zc_produce_copying(struct chan *c, uint64_t n)
+{
+	static uint64_t msg[ZC_SIZE / 8];
+
+	for (uint64_t i = 0; i <= n; i++) {
+		msg[0] = i < n ? i : STOP;
+		mp_send(c, msg);
+	}
+}
+
+static void
+zc_consume_copying(struct chan *c, uint64_t unused)
+{
+	static uint64_t msg[ZC_SIZE / 8];
+
+	(void)unused;
+	do
+		mp_recv(c, msg);
+	while (msg[0] != STOP);
+}
+
+/* 64 KiB messages per second, zero-copy or copying. */
+static double
+zero_copy(bool zc, uint64_t n)
+{
+	struct chan c;
+	pid_t p, q;
+	int gun[2];
+	double t0, t1;
+
+	chan_open(&c, &transports[0], ZC_SIZE);
+	if (pipe(gun) < 0)
+		die("pipe");
+	p = spawn(gun, zc ? zc_produce_in_place : zc_produce_copying, &c, n);
+	q = spawn(gun, zc ? zc_consume_in_place : zc_consume_copying, &c, 0);
+	close(gun[0]);
+	t0 = now_s();
+	close(gun[1]);
+	reap(p);
+	reap(q);
+	t1 = now_s();
+	mp_close(&c);
+	return (double)n / (t1 - t0);
+}
+
+/* --- report ------------------------------------------------------------- */
+
+#define MAX_ROUNDS 15
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
+struct workload {
+	const char *name;
+	size_t msg_size;
+	int np, nc;
+	uint64_t msgs;
+};
+
+static void
+report_throughput(const struct workload *w, int rounds, uint64_t scale)
+{
+	double rate[NTRANSPORTS][MAX_ROUNDS], med[NTRANSPORTS];
+
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < NTRANSPORTS; i++)
+			rate[i][r] = throughput(&transports[i], w->msg_size, w->np,
+						w->nc, w->msgs * scale / 10);
+	for (int i = 0; i < NTRANSPORTS; i++)
+		med[i] = median(rate[i], rounds);
+	for (int i = 1; i < NTRANSPORTS; i++)
+		printf("%-5s %-10s %10.3f M/s %10.3f M/s %8.1fx\n", w->name,
+		       transports[i].name, med[i] / 1e6, med[0] / 1e6,
+		       med[0] / med[i]);
+	fflush(stdout);
+}
+
+static void
+report_latency(int rounds, uint64_t scale)
+{
+	double p50[NTRANSPORTS][MAX_ROUNDS], p99[NTRANSPORTS][MAX_ROUNDS];
+	double m50[NTRANSPORTS], m99[NTRANSPORTS];
+
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < NTRANSPORTS; i++)
+			latency(&transports[i], 20000 * scale / 10, &p50[i][r], &p99[i][r]);
+	for (int i = 0; i < NTRANSPORTS; i++) {
+		m50[i] = median(p50[i], rounds);
+		m99[i] = median(p99[i], rounds);
+	}
+	for (int i = 1; i < NTRANSPORTS; i++) {
+		printf("LAT50 %-10s %10.2f us  %10.2f us  %8.1fx\n", transports[i].name,
+		       m50[i], m50[0], m50[i] / m50[0]);
+		printf("LAT99 %-10s %10.2f us  %10.2f us  %8.1fx\n", transports[i].name,
+		       m99[i], m99[0], m99[i] / m99[0]);
+	}
+}
+
+static void
+report_zero_copy(int rounds, uint64_t scale)
+{
+	double zc[MAX_ROUNDS], copy[MAX_ROUNDS], mz, mc;
+
+	for (int r = 0; r < rounds; r++) {
+		copy[r] = zero_copy(false, 20000 * scale / 10);
+		zc[r] = zero_copy(true, 20000 * scale / 10);
+	}
+	mz = median(zc, rounds);
+	mc = median(copy, rounds);
+	printf("ZC64K %-10s %10.3f M/s %10.3f M/s %8.1fx\n", "put/get",
+	       mc / 1e6, mz / 1e6, mz / mc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct workload workloads[] = {
+		{ "T64", 64, 1, 1, 200000 },
+		{ "T4K", 4096, 1, 1, 50000 },
+		{ "MP2", 64, 2, 2, 200000 },
+		{ "MP4", 64, 4, 4, 200000 },
+	};
+	const char *only = "T64,T4K,MP2,MP4,LAT,ZC";
+	int rounds = 5, opt;
+	uint64_t scale = 10;	/* tenths of the default message counts */
+
+	while ((opt = getopt(argc, argv, "r:s:w:")) != -1) {
+		if (opt == 'r')
+			rounds = atoi(optarg);
+		else if (opt == 's')
+			scale = strtoull(optarg, NULL, 10);
+		else if (opt == 'w')
+			only = optarg;
+		else {
+			fprintf(stderr, "usage: %s [-r ROUNDS] [-s TENTHS] [-w T64,T4K,MP2,MP4,LAT,ZC]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS || scale < 1) {
+		fprintf(stderr, "bench_queue: 1 <= ROUNDS <= %d, TENTHS >= 1\n", MAX_ROUNDS);
+		return 2;
+	}
+	printf("# medians of %d interleaved rounds; ratio: how many times mproc is better\n"
+	       "# capacity %d messages; posix-mq %ld (fs.mqueue.msg_max); sysv-msg %zu"
+	       " bytes at 64 B, %zu at 4 KiB (kernel.msgmnb)\n",
+	       rounds, CAPACITY, mq_capacity(), sysv_bytes(64), sysv_bytes(4096));
+	printf("%-5s %-10s %14s %14s %9s\n", "load", "peer", "peer", "mproc", "ratio");
+	fflush(stdout);
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (strstr(only, workloads[i].name) != NULL)
+			report_throughput(&workloads[i], rounds, scale);
+	if (strstr(only, "LAT") != NULL)
+		report_latency(rounds, scale);
+	if (strstr(only, "ZC") != NULL) {
+		printf("%-5s %-10s %14s %14s %9s\n", "", "", "copying", "zero-copy", "");
+		report_zero_copy(rounds, scale);
+	}
+	return 0;
+}
