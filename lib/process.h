@@ -1,6 +1,6 @@
 /*
  * process.h - the process module's internals, shared by process.c (the
- * handles and the public calls) and process-exit.c (the registry of
+ * handles and the public calls) and process-registry.c (the registry of
  * started children, fork and exit rules).
  *
  * Every started handle of this process that has not been freed sits in
@@ -57,7 +57,7 @@ struct mproc_process {
 };
 
 /* The registry lock.  Taken for short, non-blocking sections only, except
- * by the exit rules, which hold it while they wait (see process-exit.c). */
+ * by the exit rules, which hold it while they wait (see process-registry.c). */
 void mproc__registry_lock(void);
 void mproc__registry_unlock(void);
 

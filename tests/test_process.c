@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,6 +179,17 @@ call_abort(void *arg)
 	abort();
 }
 
+/* A crash.  SIG_DFL first, so that a sanitizer's SIGSEGV handler does
+ * not turn it into an abort. */
+static int
+crash(void *arg)
+{
+	(void)arg;
+	signal(SIGSEGV, SIG_DFL);
+	raise(SIGSEGV);
+	return 0;
+}
+
 /* --- creation and names ------------------------------------------------- */
 
 static void
@@ -328,6 +340,13 @@ test_process_abort_exitcode_is_minus_sigabrt(void **state)
 }
 
 static void
+test_process_crash_exitcode_is_minus_sigsegv(void **state)
+{
+	(void)state;
+	join_and_free(start(crash, NULL, false), -SIGSEGV);
+}
+
+static void
 test_process_signal_after_join_is_noop(void **state)
 {
 	mproc_process *p;
@@ -381,11 +400,17 @@ on_sigusr1(int sig)
 	(void)sig;
 }
 
+static int join_returned;
+
+/* Signals the joining thread every 100 ms until its join returns, so a
+ * signal that lands before the join blocks cannot hang the test. */
 static void *
-send_sigusr1_later(void *arg)
+send_sigusr1_until_join_returns(void *arg)
 {
-	sleep_ms(100);
-	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	while (!__atomic_load_n(&join_returned, __ATOMIC_ACQUIRE)) {
+		sleep_ms(100);
+		pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	}
 	return NULL;
 }
 
@@ -395,14 +420,19 @@ test_process_join_interrupted_by_handler_fails_eintr(void **state)
 	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
 	pthread_t self = pthread_self(), thread;
 	mproc_process *p;
+	int rc, err;
 
 	(void)state;
 	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);	/* no SA_RESTART */
 	p = start(sleep_long, NULL, false);
-	assert_int_equal(pthread_create(&thread, NULL, send_sigusr1_later, &self), 0);
-	assert_int_equal(mproc_process_join(p, MPROC_FOREVER), -1);
-	assert_int_equal(errno, EINTR);
+	assert_int_equal(pthread_create(&thread, NULL,
+					send_sigusr1_until_join_returns, &self), 0);
+	rc = mproc_process_join(p, MPROC_FOREVER);
+	err = errno;
+	__atomic_store_n(&join_returned, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err, EINTR);
 	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
 	assert_int_equal(mproc_process_terminate(p), 0);
 	join_and_free(p, -SIGTERM);
@@ -826,6 +856,68 @@ test_process_daemon_dies_with_killed_parent(void **state)
 
 /* --- many processes, many threads ---------------------------------------- */
 
+/* Starts p in a child whose file descriptors are all taken, so that
+ * pidfd_open fails: start must fail with EMFILE, leave no child, and
+ * work once a descriptor is free. */
+static int
+start_without_fds(void *arg)
+{
+	struct rlimit lim = { 32, 32 };
+	mproc_process *p = mproc_process_new(return_arg, (void *)(intptr_t)4, NULL);
+	int fd = -1, last = -1, rc, err;
+
+	(void)arg;
+	if (p == NULL || setrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return 1;
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		last = fd;
+	rc = mproc_process_start(p);
+	err = errno;
+	if (rc != -1 || err != EMFILE || !test_no_children() ||
+	    mproc_process_fd(p) != -1 || last < 0)
+		return 2;
+	close(last);
+	if (mproc_process_start(p) < 0 || mproc_process_join(p, 10000) < 0 ||
+	    mproc_process_exitcode(p) != 4)
+		return 3;
+	mproc_process_free(p);
+	return 0;
+}
+
+static void
+test_process_start_without_pidfd_fails_emfile_and_leaves_no_child(void **state)
+{
+	(void)state;
+	join_and_free(start(start_without_fds, NULL, false), 0);
+}
+
+static void *
+join_forever(void *arg)
+{
+	return (void *)(intptr_t)mproc_process_join(arg, MPROC_FOREVER);
+}
+
+static void
+test_process_join_from_two_threads_both_return_0(void **state)
+{
+	pthread_t threads[2];
+	void *rc;
+	mproc_process *p;
+
+	(void)state;
+	p = start(sleep_long, NULL, false);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, join_forever, p), 0);
+	sleep_ms(50);
+	assert_int_equal(mproc_process_terminate(p), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(threads[i], &rc), 0);
+		assert_int_equal((intptr_t)rc, 0);
+	}
+	join_and_free(p, -SIGTERM);
+}
+
+
 static void
 test_process_many_started_some_terminated_all_reaped(void **state)
 {
@@ -906,6 +998,7 @@ main(void)
 		T(test_process_terminate_exitcode_is_minus_sigterm),
 		T(test_process_kill_exitcode_is_minus_sigkill),
 		T(test_process_abort_exitcode_is_minus_sigabrt),
+		T(test_process_crash_exitcode_is_minus_sigsegv),
 		T(test_process_signal_after_join_is_noop),
 		T(test_process_join_zero_timeout_running_fails_eagain),
 		T(test_process_join_timeout_running_fails_etimedout),
@@ -926,6 +1019,8 @@ main(void)
 		T(test_process_target_return_terminates_daemon_and_waits_for_others),
 		T(test_process_exit_kills_daemon_ignoring_sigterm),
 		T(test_process_daemon_dies_with_killed_parent),
+		T(test_process_start_without_pidfd_fails_emfile_and_leaves_no_child),
+		T(test_process_join_from_two_threads_both_return_0),
 		T(test_process_many_started_some_terminated_all_reaped),
 		T(test_process_threads_start_and_join_concurrently),
 		T(test_process_cpu_count_matches_affinity),
