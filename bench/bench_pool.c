@@ -4,7 +4,9 @@
  * Python's multiprocessing.Pool (bench/bench_pool.py, run with python3:
  * imap with chunksize=1, and map with its default chunking).  Rounds are
  * interleaved; each rate is the median over the rounds; the ratios are
- * of medians.  Pool creation is not timed on either side.
+ * of medians.  Pool creation is not timed on either side.  Each peer
+ * runs in a fresh process of its own (this program with --fork-peer, or
+ * python3), so that the pool's memory does not slow its forks down.
  *
  * Usage: bench_pool [ROUNDS]   (default 5; workers: mproc_cpu_count())
  */
@@ -141,24 +143,33 @@ bench_fork(void)
 	return FORKS / (now() - t0);
 }
 
+/* Runs a peer command; stores each "name rate" line it prints. */
+static void
+run_peer(const char *cmd, double *rate)
+{
+	char name[64];
+	double v;
+	FILE *f = popen(cmd, "r");
+
+	if (f == NULL)
+		die("popen");
+	while (fscanf(f, "%63s %lf", name, &v) == 2)
+		for (int i = 0; i < NRATES; i++)
+			if (strcmp(name, rate_names[i]) == 0)
+				rate[i] = v;
+	if (pclose(f) != 0)
+		die(cmd);
+}
+
 /* Runs bench_pool.py once; fills its three rates. */
 static void
 bench_python(int workers, double *rate)
 {
-	char cmd[512], name[64];
-	double v;
-	FILE *f;
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "python3 %s %d %d %d", BENCH_POOL_PY,
 		 workers, PY_TASKS, MAP_ITEMS);
-	if ((f = popen(cmd, "r")) == NULL)
-		die("popen python3");
-	while (fscanf(f, "%63s %lf", name, &v) == 2)
-		for (int i = PY_CHUNK1; i < NRATES; i++)
-			if (strcmp(name, rate_names[i]) == 0)
-				rate[i] = v;
-	if (pclose(f) != 0)
-		die("bench_pool.py failed");
+	run_peer(cmd, rate);
 }
 
 static int
@@ -183,20 +194,29 @@ main(int argc, char **argv)
 	int workers = mproc_cpu_count();
 	static double rate[NRATES][MAX_ROUNDS], med[NRATES];
 	struct mproc_pool_attr a = { .workers = workers };
-	mproc_pool *p = mproc_pool_create(&a);
+	char self[4096] = "";
+	mproc_pool *p;
 
+	if (argc > 1 && strcmp(argv[1], "--fork-peer") == 0) {
+		printf("%s %f\n", rate_names[FORK], bench_fork());
+		return 0;
+	}
+	p = mproc_pool_create(&a);
 	if (p == NULL)
 		die("mproc_pool_create");
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 5;
+	if (readlink("/proc/self/exe", self, sizeof(self) - 20) < 0)
+		die("readlink /proc/self/exe");
+	strcat(self, " --fork-peer");
 	for (int r = 0; r < rounds; r++) {
-		double py[NRATES];
+		double peer[NRATES];
 
 		rate[POOL_TASKS][r] = bench_pool_tasks(p);
-		rate[FORK][r] = bench_fork();
-		bench_python(workers, py);
-		for (int i = PY_CHUNK1; i < NRATES; i++)
-			rate[i][r] = py[i];
+		run_peer(self, peer);
+		bench_python(workers, peer);
+		for (int i = FORK; i < NRATES; i++)
+			rate[i][r] = peer[i];
 		rate[POOL_MAP][r] = bench_pool_map(p);
 	}
 	mproc_pool_free(p);

@@ -20,8 +20,13 @@
 
 #include "pool.h"
 
-/* While a slot has no worker (fork failed), retry this often. */
-#define RESPAWN_RETRY_MS 100
+/*
+ * A slot whose worker could not be started (fork failed), or whose
+ * worker died before taking any task (its initializer crashed, say), is
+ * refilled after this pause, so that a worker that cannot run does not
+ * turn into a storm of forks.
+ */
+#define RESPAWN_PAUSE_MS 100
 
 struct manager {
 	mproc_pool *p;
@@ -67,6 +72,17 @@ take_result_bytes(struct pool_worker *w, struct mproc_result *r, uint32_t pos,
 	return 0;
 }
 
+/* True if rf, found with used bytes published, is the result of r: a
+ * worker's lengths and errno values are checked, never trusted. */
+static bool
+frame_valid(const mproc_pool *p, const struct result_frame *rf,
+	    const struct mproc_result *r, uint32_t used)
+{
+	return r != NULL && rf->id == r->id && rf->err >= 0 &&
+	       rf->err <= 4095 && rf->len <= p->max_result &&
+	       rf->len <= used - sizeof(*rf);
+}
+
 /*
  * Reads every complete result frame of worker w and completes its open
  * tasks, in order, under one lock.  A frame that does not match the
@@ -76,29 +92,23 @@ take_result_bytes(struct pool_worker *w, struct mproc_result *r, uint32_t pos,
 static size_t
 collect(struct manager *m, struct pool_worker *w)
 {
-	uint32_t head = w->result_head;
+	uint32_t size = m->p->result_ring_size, head = w->result_head;
 	uint32_t used = ring_used(w->results, head);
 	size_t taken = 0;
 
-	if (used == 0 || w->broken)
+	if (w->proc == NULL || w->broken || used == 0)
 		return 0;
 	pthread_mutex_lock(&m->p->lock);
-	while (used > 0) {
+	while (used >= sizeof(struct result_frame) && used <= size) {
 		struct result_frame rf;
 		struct mproc_result *r = w->open.head;
 
-		if (used > m->p->result_ring_size || used < sizeof(rf))
-			break;
-		ring_read(w->results, m->p->result_ring_size, head, &rf,
-			  sizeof(rf));
-		if (r == NULL || rf.id != r->id || rf.err < 0 ||
-		    rf.err > 4095 || rf.len > m->p->max_result ||
-		    rf.len > used - sizeof(rf))
+		ring_read(w->results, size, head, &rf, sizeof(rf));
+		if (!frame_valid(m->p, &rf, r, used))
 			break;
 		pool__list_pop(&w->open);
-		int err = rf.err ? rf.err :
-			  -take_result_bytes(w, r, head + sizeof(rf), rf.len);
-		pool__complete_locked(m->p, r, err);
+		pool__complete_locked(m->p, r, rf.err ? rf.err :
+			-take_result_bytes(w, r, head + sizeof(rf), rf.len));
 		head += sizeof(rf) + rf.len;
 		used -= sizeof(rf) + rf.len;
 		taken++;
@@ -207,12 +217,23 @@ begin_exit(struct manager *m)
 	}
 }
 
+/* Where the oldest open task of w starts in its task ring. */
+static uint32_t
+first_start(const struct pool_worker *w)
+{
+	const struct mproc_result *r = w->open.head;
+
+	return r->task_end - (uint32_t)(sizeof(struct task_frame) + r->arg_len);
+}
+
 /*
- * Settles the open tasks of a dead worker: the ones it consumed (at most
- * the one it was running) fail with ECHILD; the rest go back to the
- * front of the queue.  A worker that died before consuming anything (its
- * initializer crashed, say) fails its first task, so a worker that can
- * never run a task cannot keep the pool respawning forever.
+ * Settles the open tasks of a dead worker: the ones it consumed (by the
+ * protocol, at most the one it was running) fail with ECHILD; the rest
+ * go back to the front of the queue.  The oldest fails with ECHILD also
+ * when the worker consumed nothing at all (its initializer crashed, say)
+ * or left its head outside its open tasks (it scribbled on its ring), so
+ * that a task that kills every worker it meets fails instead of being
+ * retried for ever.
  */
 static void
 settle_open(struct manager *m, struct pool_worker *w)
@@ -220,18 +241,22 @@ settle_open(struct manager *m, struct pool_worker *w)
 	uint32_t head = uatomic_read(&w->tasks->head);
 	struct task_list requeue = { NULL, NULL, 0 };
 	struct mproc_result *r;
-	bool first = true;
+	bool sane, fail_first;
 
+	if (w->open.head == NULL)
+		return;
+	sane = w->task_tail - head <= w->task_tail - first_start(w);
+	fail_first = !sane || (head == 0 && first_start(w) == 0);
 	pthread_mutex_lock(&m->p->lock);
 	while ((r = pool__list_pop(&w->open)) != NULL) {
-		bool consumed = (int32_t)(head - r->task_end) >= 0;
+		bool consumed = sane && (int32_t)(head - r->task_end) >= 0;
 
 		m->open--;
-		if (consumed || (first && head == 0))
+		if (consumed || fail_first)
 			pool__complete_locked(m->p, r, ECHILD);
 		else
 			pool__list_push(&requeue, r);
-		first = false;
+		fail_first = false;
 	}
 	pthread_mutex_unlock(&m->p->lock);
 	pool__list_prepend(&m->queue, &requeue);
@@ -244,23 +269,47 @@ work_left(const struct manager *m)
 	return !m->closed || m->queue.n > 0 || m->open > 0;
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec t = mproc__now();
+
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static void
 start_worker(struct manager *m, struct pool_worker *w)
 {
 	if (pool__worker_start(m->p, w) == 0)
 		m->fds[1 + (w - m->p->workers)].fd = pool__worker_fd(w);
+	else
+		w->respawn_ms = now_ms() + RESPAWN_PAUSE_MS;
 }
 
-/* Worker w has ended: take its last results, reap it, replace it. */
+/* Worker w has ended: take its last results, reap it, settle its tasks. */
 static void
 worker_ended(struct manager *m, struct pool_worker *w)
 {
+	bool began = uatomic_read(&w->tasks->head) != 0;
+
 	collect(m, w);
 	pool__worker_reap(w);
 	m->fds[1 + (w - m->p->workers)].fd = -1;
 	settle_open(m, w);
-	if (!m->terminating && work_left(m))
-		start_worker(m, w);
+	w->respawn_ms = began ? 0 : now_ms() + RESPAWN_PAUSE_MS;
+}
+
+/* Starts workers in the empty slots, while the pool still needs them. */
+static void
+refill(struct manager *m)
+{
+	for (int i = 0; i < m->p->nworkers; i++) {
+		struct pool_worker *w = &m->p->workers[i];
+
+		if (w->proc == NULL && !m->terminating && work_left(m) &&
+		    now_ms() >= w->respawn_ms)
+			start_worker(m, w);
+	}
 }
 
 /* Something to do without sleeping: results, or submissions. */
@@ -290,7 +339,7 @@ sleep_timeout(struct manager *m)
 {
 	for (int i = 0; i < m->p->nworkers; i++)
 		if (m->p->workers[i].proc == NULL)
-			return RESPAWN_RETRY_MS;
+			return RESPAWN_PAUSE_MS;
 	return -1;
 }
 
@@ -299,24 +348,22 @@ static void
 wait_events(struct manager *m)
 {
 	mproc_pool *p = m->p;
-	int timeout = 0;
+	int timeout = 0, ready;
 	uint64_t bell;
 
 	uatomic_set(&p->shared->mgr_sleeping, 1);
 	cmm_smp_mb();	/* [M1] pairs with [N1] in pool__doorbell() */
 	if (!work_visible(m))
 		timeout = sleep_timeout(m);
-	if (poll(m->fds, 1 + p->nworkers, timeout) <= 0)
-		timeout = 0;	/* EINTR (signals are blocked) or nothing */
+	/* Even when busy, poll (without sleeping) for workers that died. */
+	ready = poll(m->fds, 1 + p->nworkers, timeout);
 	uatomic_set(&p->shared->mgr_sleeping, 0);
-	if (m->fds[0].revents & POLLIN)
+	if (ready > 0 && (m->fds[0].revents & POLLIN))
 		(void)!read(p->doorbell, &bell, sizeof(bell));
-	for (int i = 0; i < p->nworkers; i++)
+	for (int i = 0; ready > 0 && i < p->nworkers; i++)
 		if (m->fds[1 + i].fd >= 0 && m->fds[1 + i].revents)
 			worker_ended(m, &p->workers[i]);
-	for (int i = 0; i < p->nworkers && work_left(m); i++)
-		if (p->workers[i].proc == NULL && !m->terminating)
-			start_worker(m, &p->workers[i]);
+	refill(m);
 }
 
 /* terminate: kill and reap every worker, cancel every unfinished task. */
@@ -371,12 +418,38 @@ manage(struct manager *m)
 	return true;
 }
 
+/* Forks the first workers; on failure, kills and reaps those started. */
+static int
+start_all(mproc_pool *p)
+{
+	int rc = 0;
+
+	for (int i = 0; i < p->nworkers && rc == 0; i++)
+		rc = pool__worker_start(p, &p->workers[i]);
+	if (rc == 0)
+		return 0;
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].proc != NULL)
+			pool__worker_kill(&p->workers[i]);
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].proc != NULL)
+			pool__worker_reap(&p->workers[i]);
+	return rc;
+}
+
 void *
 pool__manager_main(void *arg)
 {
 	struct manager m = { .p = arg };
 	mproc_pool *p = m.p;
+	int rc = start_all(p);
 
+	p->start_err = -rc;
+	cmm_smp_wmb();	/* [S2] start_err before started; pairs with [S3] */
+	uatomic_set(&p->started, 1);
+	mproc__futex_wake(&p->started, INT32_MAX);
+	if (rc < 0)
+		return NULL;
 	m.fds = p->pollfds;
 	m.fds[0] = (struct pollfd){ .fd = p->doorbell, .events = POLLIN };
 	for (int i = 0; i < p->nworkers; i++)

@@ -43,8 +43,8 @@ worker_wait_space(struct pool_ring *r, uint32_t size, uint32_t tail,
 		ring_sleep(&r->prod_waiting, &r->head, head);
 }
 
-/* Runs one task; fills *rf and returns the result length to send. */
-static uint32_t
+/* Runs one task; fills *rf (its length: the bytes of out to send). */
+static void
 worker_run(const mproc_pool *p, const struct task_frame *tf, const void *arg,
 	   void *out, struct result_frame *rf)
 {
@@ -60,47 +60,71 @@ worker_run(const mproc_pool *p, const struct task_frame *tf, const void *arg,
 	else if ((size_t)n > p->max_result)
 		rf->err = EOVERFLOW;		/* claims more than it had */
 	rf->len = rf->err ? 0 : (uint32_t)n;
-	return rf->len;
 }
 
 /*
- * The worker loop: returns when told to exit, after max_tasks_per_child
- * tasks, or (status 2) on a frame the manager cannot have written.
+ * Waits for the next task frame and copies it out, then consumes it (the
+ * manager reads the head moving past it as "running").  1: a task; 0:
+ * the exit frame; -1: a frame the manager cannot have written.
+ */
+static int
+worker_take(const mproc_pool *p, struct pool_worker *w, uint32_t *head,
+	    struct task_frame *tf, void *arg)
+{
+	uint32_t size = p->task_ring_size;
+	uint32_t used = worker_wait_task(w->tasks, *head);
+
+	if (used < sizeof(*tf))
+		return -1;
+	ring_read(w->tasks, size, *head, tf, sizeof(*tf));
+	if (tf->fn == 0)
+		return 0;
+	if (tf->len > p->max_arg || used - sizeof(*tf) < tf->len)
+		return -1;
+	ring_read(w->tasks, size, *head + sizeof(*tf), arg, tf->len);
+	*head += sizeof(*tf) + tf->len;
+	ring_release(w->tasks, *head);
+	return 1;
+}
+
+/* Publishes one result frame (waiting for room), then wakes the manager
+ * if it sleeps. */
+static void
+worker_put(mproc_pool *p, struct pool_worker *w, uint32_t *tail,
+	   const struct result_frame *rf, const void *out)
+{
+	uint32_t size = p->result_ring_size;
+
+	worker_wait_space(w->results, size, *tail, sizeof(*rf) + rf->len);
+	ring_write(w->results, size, *tail, rf, sizeof(*rf));
+	ring_write(w->results, size, *tail + sizeof(*rf), out, rf->len);
+	*tail += sizeof(*rf) + rf->len;
+	ring_publish(w->results, *tail);
+	pool__doorbell(p);
+}
+
+/*
+ * The worker loop: returns 0 when told to exit or after
+ * max_tasks_per_child tasks, 2 on a frame the manager cannot have
+ * written.
  */
 static int
 worker_loop(mproc_pool *p, struct pool_worker *w, void *arg, void *out)
 {
 	uint32_t head = 0, tail = 0;	/* the rings are fresh */
-	uint32_t tsize = p->task_ring_size, rsize = p->result_ring_size;
 	unsigned done = 0;
+	struct task_frame tf;
+	int rc;
 
-	for (;;) {
-		struct task_frame tf;
+	while ((rc = worker_take(p, w, &head, &tf, arg)) > 0) {
 		struct result_frame rf;
-		uint32_t used = worker_wait_task(w->tasks, head);
 
-		if (used < sizeof(tf))
-			return 2;
-		ring_read(w->tasks, tsize, head, &tf, sizeof(tf));
-		if (tf.fn == 0)
-			return 0;
-		if (tf.len > p->max_arg || used - sizeof(tf) < tf.len)
-			return 2;
-		ring_read(w->tasks, tsize, head + sizeof(tf), arg, tf.len);
-		head += sizeof(tf) + tf.len;
-		ring_release(w->tasks, head);	/* consumed: now "running" */
-
-		uint32_t len = worker_run(p, &tf, arg, out, &rf);
-
-		worker_wait_space(w->results, rsize, tail, sizeof(rf) + len);
-		ring_write(w->results, rsize, tail, &rf, sizeof(rf));
-		ring_write(w->results, rsize, tail + sizeof(rf), out, len);
-		tail += sizeof(rf) + len;
-		ring_publish(w->results, tail);
-		pool__doorbell(p);
+		worker_run(p, &tf, arg, out, &rf);
+		worker_put(p, w, &tail, &rf, out);
 		if (p->max_tasks_per_child && ++done == p->max_tasks_per_child)
 			return 0;
 	}
+	return rc < 0 ? 2 : 0;
 }
 
 /* The target of each worker process (mproc_process_new). */

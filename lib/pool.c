@@ -230,40 +230,33 @@ pool_release(mproc_pool *p)
 	free(p);
 }
 
-/* Kills and reaps the workers of a pool whose manager never started. */
-static void
-workers_stop(mproc_pool *p)
-{
-	for (int i = 0; i < p->nworkers; i++)
-		if (p->workers[i].proc != NULL)
-			pool__worker_kill(&p->workers[i]);
-	for (int i = 0; i < p->nworkers; i++)
-		if (p->workers[i].proc != NULL)
-			pool__worker_reap(&p->workers[i]);
-}
-
 /*
- * Forks the workers, then starts the manager, with every signal blocked
- * so that signal handlers run in the caller's threads (where a wait can
- * report EINTR), never in the manager.  Workers restore the caller's
- * mask.
+ * Starts the manager with every signal blocked, so that signal handlers
+ * run in the caller's threads (where a wait can report EINTR), never in
+ * the manager; workers restore the caller's mask.  The manager forks the
+ * first workers itself (see pool__manager_main) and reports how that
+ * went in start_err.
  */
 static int
 pool_start(mproc_pool *p)
 {
+	struct mproc__deadline forever = { .timeout_ms = MPROC_FOREVER };
 	sigset_t all;
-	int rc = 0;
+	int rc;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &p->worker_sigmask);
-	for (int i = 0; i < p->nworkers && rc == 0; i++)
-		rc = pool__worker_start(p, &p->workers[i]);
-	if (rc == 0)
-		rc = -pthread_create(&p->manager, NULL, pool__manager_main, p);
+	rc = -pthread_create(&p->manager, NULL, pool__manager_main, p);
 	pthread_sigmask(SIG_SETMASK, &p->worker_sigmask, NULL);
 	if (rc < 0)
-		workers_stop(p);
-	return rc;
+		return rc;
+	while (!uatomic_read(&p->started))
+		mproc__futex_wait(&p->started, 0, &forever);
+	cmm_smp_rmb();	/* [S3] started before start_err; pairs with [S2] */
+	if (p->start_err == 0)
+		return 0;
+	pthread_join(p->manager, NULL);
+	return -p->start_err;
 }
 
 mproc_pool *
@@ -284,6 +277,11 @@ mproc_pool_create(const struct mproc_pool_attr *attr)
 		rc = pool_start(p);
 	if (rc < 0) {
 		pool_release(p);
+		return fail_null(-rc);
+	}
+	rc = pool__registry_add(p);
+	if (rc < 0) {
+		mproc_pool_free(p);
 		return fail_null(-rc);
 	}
 	return p;
@@ -363,6 +361,7 @@ mproc_pool_free(mproc_pool *p)
 
 	if (p == NULL)
 		return;
+	pool__registry_remove(p);
 	if (!uatomic_read(&p->manager_done))
 		pool_stop(p, true);
 	manager_wait(p, false);

@@ -21,11 +21,13 @@
  * most one consumed task, the one it was running (it fails with ECHILD),
  * then tasks it never began (requeued to the other workers).
  *
- * Fork: only pool__worker_start() creates processes, called by the
- * thread running mproc_pool_create() before the manager exists, then by
- * the manager alone.  The worker table and channels change only in that
- * thread, so a child's copy of them is consistent; the child never takes
- * the pool lock (another thread may hold it at the fork).
+ * Fork: only pool__worker_start() creates processes, and only the
+ * manager thread calls it, the first workers included: PR_SET_PDEATHSIG
+ * (daemonic children) fires when the forking *thread* ends, and the
+ * manager outlives its workers.  The worker table and channels change
+ * only in that thread, so a child's copy of them is consistent; the
+ * child never takes the pool lock (another thread may hold it at the
+ * fork).
  */
 #ifndef MPROC_POOL_INTERNAL_H
 #define MPROC_POOL_INTERNAL_H
@@ -132,9 +134,9 @@ struct pool_shared {
 };
 
 /*
- * One worker slot.  Everything here belongs to the manager thread (to
- * the creating thread before the manager starts); a worker process sees
- * its fork-time copy and uses only pool, tasks and results.
+ * One worker slot.  Everything here belongs to the manager thread; a
+ * worker process sees its fork-time copy and uses only pool, tasks and
+ * results.
  */
 struct pool_worker {
 	mproc_pool *pool;
@@ -145,6 +147,7 @@ struct pool_worker {
 	struct task_list open;		/* assigned, no result yet, in order */
 	unsigned assigned;		/* tasks given to this process */
 	unsigned window;		/* WINDOW_MIN..WINDOW_MAX */
+	uint64_t respawn_ms;		/* empty slot: refill from then on */
 	uint32_t task_tail;		/* our producer position in tasks */
 	uint32_t result_head;		/* our consumer position in results */
 	bool stopping;			/* told to exit, or killed */
@@ -165,7 +168,7 @@ struct mproc_pool {
 	sigset_t worker_sigmask;	/* the creating thread's mask */
 	pthread_t manager;
 
-	/* Manager thread only (create before it starts). */
+	/* Manager thread only. */
 	struct pool_worker *workers;
 	struct pollfd *pollfds;		/* [0] doorbell, [1 + i] worker i */
 	unsigned spawned;		/* for the names "PoolWorker-N" */
@@ -177,10 +180,19 @@ struct mproc_pool {
 	uint64_t next_id;
 	bool closed, terminating;
 
+	/* Set to 1 by the manager once it has started the first workers,
+	 * after start_err (0 or an errno); create waits on it. */
+	int32_t started;
+	int start_err;
+
 	/* Set to 1 by the manager when it has ended; joiners wait on it. */
 	int32_t manager_done;
 	pthread_mutex_t join_lock;	/* guards manager_joined */
 	bool manager_joined;
+
+	/* Under the registry's mutex (pool-registry.c). */
+	struct mproc_pool *next_pool;
+	bool registered;
 };
 
 /* Tasks lists (pool.c). */
@@ -200,6 +212,11 @@ void pool__result_data_free(struct mproc_result *r);
 
 /* Rings the manager's doorbell if it sleeps (pool.c); any process. */
 void pool__doorbell(mproc_pool *p);
+
+/* The pools to terminate at exit (pool-registry.c).  add: 0 or -errno;
+ * remove: safe on a pool not (or no longer) registered. */
+int pool__registry_add(mproc_pool *p);
+void pool__registry_remove(mproc_pool *p);
 
 /* The manager thread (pool-manager.c). */
 void *pool__manager_main(void *arg);

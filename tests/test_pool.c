@@ -6,8 +6,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -21,6 +24,7 @@ struct shared {
 	int runs[MAP_ITEMS];		/* runs of each map item / task */
 	pid_t sleeper;			/* pid of a worker inside task_sleep */
 	int running;			/* tasks inside task_rendezvous */
+	int scribbled;			/* mappings task_scribble overwrote */
 };
 
 static struct shared *sh;
@@ -130,6 +134,31 @@ task_item(const void *arg, size_t len, void *out, size_t cap)
 	return sizeof(sq);
 }
 
+/* Overwrites its worker's channel (the large shared mapping of
+ * /proc/self/maps) with garbage, then kills its worker. */
+static ssize_t
+task_scribble(const void *arg, size_t len, void *out, size_t cap)
+{
+	char line[256];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	(void)arg, (void)len, (void)out, (void)cap;
+	while (maps != NULL && fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
+		    strcmp(perms, "rw-s") == 0 && hi - lo > 64 * 1024 &&
+		    strstr(line, "/dev/zero") != NULL) {
+			/* First: the manager may kill us mid-memset. */
+			__atomic_add_fetch(&sh->scribbled, 1, __ATOMIC_SEQ_CST);
+			memset((void *)lo, 0xa5, hi - lo);
+		}
+	}
+	raise(SIGKILL);
+	return 0;
+}
+
 /* Waits (up to 5 s) until sh->running reaches its int argument. */
 static ssize_t
 task_rendezvous(const void *arg, size_t len, void *out, size_t cap)
@@ -151,6 +180,13 @@ static void
 initializer(void *arg)
 {
 	init_value = *(int *)arg;
+}
+
+static void
+initializer_crashes(void *arg)
+{
+	(void)arg;
+	raise(SIGKILL);
 }
 
 /* --- fixture ---------------------------------------------------------- */
@@ -270,6 +306,78 @@ test_pool_initializer_runs_in_every_new_worker(void **state)
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(get_int(submit_int(p, task_init_value, 0)), 7);
 	mproc_pool_free(p);	/* also frees the results not freed */
+}
+
+static void
+test_pool_create_oversized_limits_fail_einval(void **state)
+{
+	struct mproc_pool_attr a = { .workers = 1, .max_arg = SIZE_MAX };
+	struct mproc_pool_attr b = { .workers = 1, .max_result = 1u << 30 };
+
+	(void)state;
+	assert_null(mproc_pool_create(&a));
+	assert_int_equal(errno, EINVAL);
+	assert_null(mproc_pool_create(&b));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void
+test_pool_crashing_initializer_fails_tasks_echild_without_hanging(void **state)
+{
+	struct mproc_pool_attr a = {
+		.workers = 2, .initializer = initializer_crashes,
+	};
+	mproc_pool *p = mproc_pool_create(&a);
+	mproc_result *rs[3];
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < 3; i++)
+		rs[i] = submit_int(p, task_item, i);
+	for (int i = 0; i < 3; i++) {
+		assert_get_fails(rs[i], 10000, ECHILD);
+		mproc_result_free(rs[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sh->runs[i], 0);
+	mproc_pool_free(p);
+}
+
+struct creator {
+	mproc_pool *p;
+	pid_t worker;
+};
+
+static void *
+create_in_thread(void *arg)
+{
+	struct creator *c = arg;
+
+	c->p = mproc_pool_create(&(struct mproc_pool_attr){ .workers = 1 });
+	if (c->p != NULL &&
+	    mproc_pool_apply(c->p, task_getpid, NULL, 0, &c->worker,
+			     sizeof(c->worker)) != sizeof(c->worker))
+		c->worker = -1;
+	return NULL;
+}
+
+static void
+test_pool_created_by_thread_that_ends_keeps_its_workers(void **state)
+{
+	struct creator c = { NULL, 0 };
+	pthread_t t;
+	pid_t pid = 0;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, create_in_thread, &c), 0);
+	pthread_join(t, NULL);
+	assert_non_null(c.p);
+	assert_true(c.worker > 0);
+	usleep(100 * 1000);	/* a parent-death signal would have come */
+	assert_int_equal(mproc_pool_apply(c.p, task_getpid, NULL, 0, &pid,
+					  sizeof(pid)), sizeof(pid));
+	assert_int_equal(pid, c.worker);
+	mproc_pool_free(c.p);
 }
 
 /* --- submit, get, apply ------------------------------------------------ */
@@ -429,6 +537,26 @@ test_result_get_interrupted_by_handler_fails_eintr(void **state)
 }
 
 static void
+test_result_get_bad_arguments_fail_einval(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_item, 1);
+	int v;
+
+	(void)state;
+	assert_int_equal(mproc_result_get(NULL, &v, sizeof(v), 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_result_get(r, NULL, 4, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_result_get(r, &v, sizeof(v), -2), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_false(mproc_result_ready(NULL));
+	assert_int_equal(get_int(r), 1);
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void
 test_result_free_pending_task_still_runs_once(void **state)
 {
 	mproc_pool *p = pool_new(1, 0);
@@ -549,6 +677,68 @@ test_pool_map_with_crashing_items_fails_lowest_index_errno(void **state)
 }
 
 static void
+test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old;
+	pthread_t self = pthread_self(), t;
+	mproc_pool *p = pool_new(2, 0);
+	int args[4] = { 400, 400, 400, 400 }, out[4];
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	assert_int_equal(mproc_pool_map(p, task_sleep, args, sizeof(int), 4,
+					out, sizeof(int)), -1);
+	assert_int_equal(errno, EINTR);
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_join(p), 0);	/* all 4 still ran */
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_calls_after_close_fail_epipe(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	int v = 1, out;
+
+	(void)state;
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_apply(p, task_item, &v, sizeof(v), &out,
+					  sizeof(out)), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(mproc_pool_map(p, task_item, &v, sizeof(v), 1, &out,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(mproc_pool_join(p), 0);
+	mproc_pool_free(p);
+}
+
+static void
+test_pool_map_bad_arguments_fail_einval(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	int v = 1, out;
+
+	(void)state;
+	assert_int_equal(mproc_pool_map(p, NULL, &v, sizeof(v), 1, &out,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_pool_map(p, task_item, NULL, sizeof(v), 1, &out,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_pool_map(p, task_item, &v, sizeof(v), 1, NULL,
+					sizeof(out)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mproc_pool_map(p, task_item, &v, sizeof(v), 0, NULL,
+					0), 0);
+	mproc_pool_free(p);
+}
+
+static void
 test_pool_map_arg_over_max_arg_fails_emsgsize(void **state)
 {
 	struct mproc_pool_attr a = { .workers = 1, .max_arg = 4 };
@@ -622,6 +812,28 @@ test_pool_worker_killed_from_outside_fails_echild_pool_works(void **state)
 }
 
 static void
+test_pool_worker_scribbling_on_its_channel_fails_echild_only(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *bad = mproc_pool_submit(p, task_scribble, NULL, 0);
+	mproc_result *rs[10];
+
+	(void)state;
+	assert_non_null(bad);
+	for (int i = 0; i < 10; i++)
+		rs[i] = submit_int(p, task_item, i);
+	assert_get_fails(bad, 10000, ECHILD);
+	assert_int_equal(sh->scribbled, 1);	/* its channel, no other */
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(get_int(rs[i]), i * i);
+		assert_int_equal(sh->runs[i], 1);
+		mproc_result_free(rs[i]);
+	}
+	mproc_result_free(bad);
+	mproc_pool_free(p);
+}
+
+static void
 test_pool_max_tasks_per_child_replaces_workers(void **state)
 {
 	(void)state;
@@ -642,6 +854,25 @@ test_pool_max_tasks_per_child_replaces_workers(void **state)
 }
 
 /* --- close, join, terminate, free ---------------------------------------- */
+
+static void
+test_pool_join_waits_for_running_tasks(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	mproc_result *rs[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		rs[i] = submit_int(p, task_sleep, 200);
+	assert_int_equal(mproc_pool_close(p), 0);
+	assert_int_equal(mproc_pool_join(p), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_true(mproc_result_ready(rs[i]));
+		assert_int_equal(mproc_result_get(rs[i], NULL, 0, 0), 0);
+		mproc_result_free(rs[i]);
+	}
+	mproc_pool_free(p);
+}
 
 static void
 test_pool_join_before_close_fails_einval(void **state)
@@ -703,6 +934,41 @@ test_pool_terminate_fails_unfinished_results_ecanceled(void **state)
 	mproc_pool_free(p);
 }
 
+/* In a child: a pool busy with slow tasks, then exit() without a free. */
+static void
+exit_with_busy_pool(void)
+{
+	struct mproc_pool_attr a = { .workers = 2 };
+	mproc_pool *p = mproc_pool_create(&a);
+	int ms = 2000;
+
+	if (p == NULL)
+		_exit(1);
+	for (int i = 0; i < 6; i++)
+		if (mproc_pool_submit(p, task_sleep, &ms, sizeof(ms)) == NULL)
+			_exit(2);
+	usleep(50 * 1000);
+	exit(0);
+}
+
+static void
+test_pool_exit_without_free_leaves_no_process(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	/* Orphaned workers would become our children: test_no_children. */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		exit_with_busy_pool();
+	assert_int_equal(test_reap(pid, 10), 0);
+	usleep(300 * 1000);	/* time for any orphan to die and be ours */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+}
+
 static void
 test_pool_free_with_unfreed_results_frees_them(void **state)
 {
@@ -726,6 +992,9 @@ main(void)
 		T(test_pool_create_negative_workers_fails_einval),
 		T(test_pool_create_zero_workers_runs_cpu_count_tasks_at_once),
 		T(test_pool_initializer_runs_in_every_new_worker),
+		T(test_pool_create_oversized_limits_fail_einval),
+		T(test_pool_created_by_thread_that_ends_keeps_its_workers),
+		T(test_pool_crashing_initializer_fails_tasks_echild_without_hanging),
 		T(test_pool_apply_adds_two_ints),
 		T(test_pool_submit_arg_over_max_arg_fails_emsgsize),
 		T(test_pool_submit_bad_arguments_fails_einval),
@@ -734,19 +1003,26 @@ main(void)
 		T(test_result_get_pending_times_out_eagain_then_etimedout),
 		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
 		T(test_result_get_interrupted_by_handler_fails_eintr),
+		T(test_result_get_bad_arguments_fail_einval),
 		T(test_result_free_pending_task_still_runs_once),
 		T(test_pool_submit_from_four_threads_all_complete),
 		T(test_pool_map_keeps_order_and_runs_every_item_when_some_fail),
 		T(test_pool_map_with_crashing_items_fails_lowest_index_errno),
+		T(test_pool_map_interrupted_fails_eintr_items_still_run),
+		T(test_pool_calls_after_close_fail_epipe),
+		T(test_pool_map_bad_arguments_fail_einval),
 		T(test_pool_map_arg_over_max_arg_fails_emsgsize),
 		T(test_pool_map_result_over_result_size_fails_emsgsize),
 		T(test_pool_task_killing_its_worker_fails_echild_others_complete),
 		T(test_pool_worker_killed_from_outside_fails_echild_pool_works),
+		T(test_pool_worker_scribbling_on_its_channel_fails_echild_only),
 		T(test_pool_max_tasks_per_child_replaces_workers),
+		T(test_pool_join_waits_for_running_tasks),
 		T(test_pool_join_before_close_fails_einval),
 		T(test_pool_close_then_join_finishes_queued_work),
 		T(test_pool_terminate_fails_unfinished_results_ecanceled),
 		T(test_pool_free_with_unfreed_results_frees_them),
+		T(test_pool_exit_without_free_leaves_no_process),
 #undef T
 	};
 
