@@ -153,10 +153,16 @@ lock_keep_waiters_flag(int32_t *word)
 	}
 }
 
+/* pthread_mutex_trylock() as 0 or -errno: -EBUSY, -EOWNERDEAD, -EDEADLK. */
+static int
+lock_try(struct lock_shared *lk)
+{
+	return -pthread_mutex_trylock(&lk->lk_mutex);
+}
+
 /*
- * Sleeps and retries until trylock says anything but EBUSY.  Returns
- * trylock's result (0, EOWNERDEAD or EDEADLK as a positive value), or
- * -ETIMEDOUT/-EAGAIN/-EINTR from the wait.
+ * Sleeps and retries until lock_try() says anything but -EBUSY, and
+ * returns that, or -ETIMEDOUT/-EAGAIN/-EINTR from the wait.
  */
 static int
 lock_wait(struct lock_shared *lk, int timeout_ms)
@@ -167,43 +173,41 @@ lock_wait(struct lock_shared *lk, int timeout_ms)
 
 	if (rc < 0)
 		return rc;
-	for (;;) {
+	do {
 		rc = lock_sleep(word, &d);
 		if (rc == -ETIMEDOUT)
 			return mproc__deadline_error(&d);
 		if (rc < 0)
 			return rc;
-		rc = pthread_mutex_trylock(&lk->lk_mutex);
-		if (rc != EBUSY)
-			break;
-	}
-	if (rc == 0 || rc == EOWNERDEAD)
+		rc = lock_try(lk);
+	} while (rc == -EBUSY);
+	if (rc == 0 || rc == -EOWNERDEAD)
 		lock_keep_waiters_flag(word);
 	return rc;
 }
 
 /*
- * Having the glibc mutex (trylock said 0 or EOWNERDEAD), applies our
+ * Having the glibc mutex (rc is 0 or -EOWNERDEAD), applies our
  * recovery state.  Returns 0, -EOWNERDEAD (held) or -ENOTRECOVERABLE
- * (not held).
+ * (not held).  An unusable lock stays unusable even if a thread died
+ * in the moment it held the mutex to find that out.
  */
 static int
 lock_taken(struct lock_shared *lk, int rc)
 {
-	if (rc == EOWNERDEAD) {
-		/*
-		 * Keep glibc's mutex usable; the inconsistency is ours to
-		 * track, and stays if we die too before consistent().
-		 */
+	/*
+	 * Keep glibc's mutex usable: the inconsistency is ours to track,
+	 * and lk_state keeps it even if we die too before consistent().
+	 */
+	if (rc == -EOWNERDEAD)
 		pthread_mutex_consistent(&lk->lk_mutex);
-		lk->lk_state = LOCK_INCONSISTENT;
-		return -EOWNERDEAD;
-	}
 	if (lk->lk_state == LOCK_UNRECOVERABLE) {
 		pthread_mutex_unlock(&lk->lk_mutex);
 		return -ENOTRECOVERABLE;
 	}
-	return lk->lk_state == LOCK_INCONSISTENT ? -EOWNERDEAD : 0;
+	if (rc == -EOWNERDEAD)
+		lk->lk_state = LOCK_INCONSISTENT;
+	return rc;
 }
 
 int
@@ -215,14 +219,15 @@ mproc_lock_acquire(mproc_lock *l, int timeout_ms)
 	if (l == NULL || timeout_ms < MPROC_FOREVER)
 		return fail(EINVAL);
 	lk = lock_of(l);
-	rc = pthread_mutex_trylock(&lk->lk_mutex);
-	if (rc == EBUSY && timeout_ms != 0)
+	rc = lock_try(lk);
+	if (rc == -EBUSY && timeout_ms != 0)
 		rc = lock_wait(lk, timeout_ms);
-	if (rc == 0 || rc == EOWNERDEAD)
+	if (rc == 0 || rc == -EOWNERDEAD)
 		return result(lock_taken(lk, rc));
-	if (rc == EBUSY || (rc == EDEADLK && timeout_ms == 0))
+	/* Held by another thread, or by this one: EAGAIN for timeout 0. */
+	if (rc == -EBUSY || (rc == -EDEADLK && timeout_ms == 0))
 		return fail(EAGAIN);
-	return fail(rc < 0 ? -rc : rc);
+	return fail(-rc);
 }
 
 /* True when the calling thread holds lk (its TID is in the word). */

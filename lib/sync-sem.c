@@ -149,6 +149,7 @@ mproc_sem_value(const mproc_sem *s)
 {
 	if (s == NULL)
 		return fail(EINVAL);
+	/* A snapshot; no ordering promised (see mproc_sem_value(3)). */
 	return uatomic_read(&((const struct sem_shared *)(const void *)
 			      s->opaque.bytes)->sm_count);
 }

@@ -36,6 +36,9 @@ struct shared {
 	int32_t inside;		/* __atomic: processes inside the semaphore */
 	int32_t max_inside;	/* __atomic: the most ever seen inside */
 	int32_t ready;		/* __atomic: children ready to block */
+	int32_t stop;		/* __atomic: workers should finish */
+	int64_t a, b;		/* protected by lock: a == b between holders */
+	int64_t recovered;	/* protected by lock: EOWNERDEADs repaired */
 };
 
 struct fixture {
@@ -189,11 +192,12 @@ on_signal(int sig)
 }
 
 /* Sends SIGUSR1 to this process in ms milliseconds, to a handler
- * installed without SA_RESTART.  Returns the timer to delete. */
+ * installed with sa_flags (0: without SA_RESTART).  Returns the timer
+ * to delete. */
 static timer_t
-signal_after(int ms)
+signal_after(int ms, int sa_flags)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = sa_flags };
 	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL,
 				.sigev_signo = SIGUSR1 };
 	struct itimerspec when = { .it_value = { ms / 1000,
@@ -371,7 +375,7 @@ test_lock_acquire_interrupted_by_handler_fails_eintr(void **state)
 
 	spawn_holder(f, false);
 	start = now_ms();
-	timer = signal_after(100);
+	timer = signal_after(100, 0);
 	assert_int_equal(mproc_lock_acquire(&f->sh->lock, MPROC_FOREVER), -1);
 	assert_int_equal(errno, EINTR);
 	assert_true(now_ms() - start < 2000);
@@ -399,6 +403,29 @@ test_lock_holder_killed_next_acquire_eownerdead_then_consistent(void **state)
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
 	assert_int_equal(mproc_lock_acquire(&f->sh->lock, 0), 0);
+	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
+}
+
+static void *
+acquire_in_thread(void *arg)
+{
+	return (void *)(intptr_t)mproc_lock_acquire(arg, 0);
+}
+
+static void
+test_lock_holder_thread_exits_next_acquire_eownerdead(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t thread;
+	void *rc;
+
+	assert_int_equal(pthread_create(&thread, NULL, acquire_in_thread,
+					&f->sh->lock), 0);
+	assert_int_equal(pthread_join(thread, &rc), 0);
+	assert_int_equal((intptr_t)rc, 0);
+	assert_int_equal(mproc_lock_acquire(&f->sh->lock, 100), -1);
+	assert_int_equal(errno, EOWNERDEAD);
+	assert_int_equal(mproc_lock_consistent(&f->sh->lock), 0);
 	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
 }
 
@@ -518,7 +545,135 @@ test_lock_four_processes_count_to_exactly_400000(void **state)
 	assert_int_equal(f->sh->counter, NPROC * COUNT_EACH);
 }
 
+/*
+ * A worker of the kill test: under the lock, a and b step apart and
+ * together again, so a holder killed in between leaves a != b.  Whoever
+ * gets EOWNERDEAD repairs that.  Exits 1 if it ever finds a != b in a
+ * lock it got normally, 2 on any other failure.
+ */
+static void
+kill_test_worker(struct shared *sh)
+{
+	int rc;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
+		rc = mproc_lock_acquire(&sh->lock, 5000);
+		if (rc == -1 && errno == EOWNERDEAD) {
+			sh->b = sh->a;
+			sh->recovered++;
+			if (mproc_lock_consistent(&sh->lock) != 0)
+				_exit(2);
+		} else if (rc != 0) {
+			_exit(2);
+		} else if (sh->a != sh->b) {
+			_exit(1);
+		}
+		sh->a++;
+		sched_yield();		/* widen the window for a kill */
+		sh->b++;
+		if (mproc_lock_release(&sh->lock) != 0)
+			_exit(2);
+	}
+	_exit(0);
+}
+
+static pid_t
+spawn_kill_test_worker(struct shared *sh)
+{
+	pid_t pid = fork_checked();
+
+	if (pid == 0)
+		kill_test_worker(sh);
+	return pid;
+}
+
+static void
+test_lock_holders_killed_at_random_never_wedge_or_tear_it(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	pid_t pids[3];
+	int i, k, rc, bad = 0;
+	int64_t before;
+
+	for (i = 0; i < 3; i++)
+		pids[i] = spawn_kill_test_worker(f->sh);
+	for (k = 0; k < 40; k++) {
+		sleep_ms(1 + (int)(test_rand(&rng) % 5));
+		i = (int)(test_rand(&rng) % 3);
+		kill(pids[i], SIGKILL);
+		rc = test_reap(pids[i], 5);
+		bad += rc != 128 + SIGKILL && rc != 0;
+		pids[i] = spawn_kill_test_worker(f->sh);
+	}
+	/* The survivors still make progress, then stop cleanly. */
+	before = __atomic_load_n(&f->sh->a, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 5000 && __atomic_load_n(&f->sh->a, __ATOMIC_SEQ_CST) ==
+	     before; i++)
+		sleep_ms(1);
+	__atomic_store_n(&f->sh->stop, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 3; i++)
+		bad += test_reap(pids[i], 10) != 0;
+	assert_int_equal(bad, 0);
+	rc = mproc_lock_acquire(&f->sh->lock, 0);
+	if (rc == -1 && errno == EOWNERDEAD) {	/* the last kill hit a holder */
+		f->sh->b = f->sh->a;
+		f->sh->recovered++;
+		rc = mproc_lock_consistent(&f->sh->lock);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(f->sh->a > before);
+	assert_true(f->sh->a == f->sh->b);
+	/* A holder is killed about one time in three: (2/3)^40 < 1e-7. */
+	assert_true(f->sh->recovered > 0);
+	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
+}
+
+/*
+ * Waiters that give up (timeouts of 1 ms) must never take with them the
+ * wake-up that a sleeping MPROC_FOREVER waiter needs.
+ */
+static void
+test_lock_waiters_timing_out_never_strand_a_sleeper(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pids[NPROC];
+	int i, n, rc;
+
+	for (i = 0; i < NPROC; i++) {
+		pids[i] = fork_checked();
+		if (pids[i] != 0)
+			continue;
+		for (n = 0; n < 20000; n++) {
+			do
+				rc = mproc_lock_acquire(&f->sh->lock,
+							i == 0 ? MPROC_FOREVER : 1);
+			while (rc == -1 && errno == ETIMEDOUT);
+			if (rc != 0)
+				_exit(1);
+			f->sh->counter++;
+			if (mproc_lock_release(&f->sh->lock) != 0)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	reap_all_ok(pids, NPROC, 15);
+	assert_int_equal(f->sh->counter, NPROC * 20000);
+}
+
 /* ---- semaphore ----------------------------------------------------- */
+
+/* *max = the larger of *max and value, atomically. */
+static void
+raise_max(int32_t *max, int32_t value)
+{
+	int32_t seen = __atomic_load_n(max, __ATOMIC_SEQ_CST);
+
+	while (value > seen &&
+	       !__atomic_compare_exchange_n(max, &seen, value, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
 
 static void
 test_sem_of_two_never_lets_three_in(void **state)
@@ -536,8 +691,7 @@ test_sem_of_two_never_lets_three_in(void **state)
 			if (mproc_sem_acquire(&sh->sem, 10000) != 0)
 				_exit(1);
 			in = __atomic_add_fetch(&sh->inside, 1, __ATOMIC_SEQ_CST);
-			if (in > __atomic_load_n(&sh->max_inside, __ATOMIC_SEQ_CST))
-				__atomic_store_n(&sh->max_inside, in, __ATOMIC_SEQ_CST);
+			raise_max(&sh->max_inside, in);
 			if (n % 64 == 0)
 				sched_yield();
 			__atomic_sub_fetch(&sh->inside, 1, __ATOMIC_SEQ_CST);
@@ -629,12 +783,26 @@ test_sem_acquire_interrupted_by_handler_fails_eintr(void **state)
 	timer_t timer;
 
 	assert_int_equal(mproc_sem_init(&f->sh->sem, 0), 0);
-	timer = signal_after(100);
+	timer = signal_after(100, 0);
 	assert_int_equal(mproc_sem_acquire(&f->sh->sem, MPROC_FOREVER), -1);
 	assert_int_equal(errno, EINTR);
 	assert_true(now_ms() - start >= 100 && now_ms() - start < 2000);
 	timer_delete(timer);
 	assert_int_equal(mproc_sem_value(&f->sh->sem), 0);
+}
+
+static void
+test_sem_timed_acquire_with_sa_restart_handler_fails_eintr(void **state)
+{
+	struct fixture *f = *state;
+	timer_t timer;
+
+	/* The kernel restarts only untimed futex waits (see futex(2)). */
+	assert_int_equal(mproc_sem_init(&f->sh->sem, 0), 0);
+	timer = signal_after(100, SA_RESTART);
+	assert_int_equal(mproc_sem_acquire(&f->sh->sem, 5000), -1);
+	assert_int_equal(errno, EINTR);
+	timer_delete(timer);
 }
 
 /* ---- event --------------------------------------------------------- */
@@ -706,7 +874,7 @@ test_event_wait_interrupted_by_handler_fails_eintr(void **state)
 {
 	struct fixture *f = *state;
 	int64_t start = now_ms();
-	timer_t timer = signal_after(100);
+	timer_t timer = signal_after(100, 0);
 
 	assert_int_equal(mproc_event_wait(&f->sh->event, 5000), -1);
 	assert_int_equal(errno, EINTR);
@@ -730,15 +898,19 @@ main(void)
 		T(test_lock_acquire_interrupted_by_handler_fails_eintr),
 		T(test_lock_holder_killed_next_acquire_eownerdead_then_consistent),
 		T(test_lock_holder_killed_sleeping_waiter_gets_eownerdead),
+		T(test_lock_holder_thread_exits_next_acquire_eownerdead),
 		T(test_lock_released_inconsistent_is_enotrecoverable_for_all),
 		T(test_lock_consistent_by_non_holder_fails_eperm),
 		T(test_lock_four_processes_count_to_exactly_400000),
+		T(test_lock_holders_killed_at_random_never_wedge_or_tear_it),
+		T(test_lock_waiters_timing_out_never_strand_a_sleeper),
 		T(test_sem_of_two_never_lets_three_in),
 		T(test_sem_empty_zero_timeout_eagain_and_100ms_times_out),
 		T(test_sem_release_in_child_wakes_waiting_parent),
 		T(test_sem_units_are_conserved_across_processes),
 		T(test_sem_release_at_int32_max_fails_eoverflow),
 		T(test_sem_acquire_interrupted_by_handler_fails_eintr),
+		T(test_sem_timed_acquire_with_sa_restart_handler_fails_eintr),
 		T(test_event_set_wakes_eight_waiting_processes),
 		T(test_event_set_then_clear_at_once_still_wakes_waiter),
 		T(test_event_set_returns_at_once_clear_times_out),
