@@ -120,5 +120,26 @@ for args in "-n 2000" "-p 1 -c 3 -n 3000 -s 8-4000 -q 8" "-p 3 -c 1 -n 1000 -s 6
 		fail "no per-consumer counts"
 done
 
+# The demo must notice a loss: SIGKILL its children in mid-run.  (timeout
+# is the demo's parent here, so its children are our grandchildren.)
+n=$((n + 1))
+timeout 60 "$bin/producer_consumer" -p 2 -c 2 -n 1000000 >"$tmp/out" 2>"$tmp/err" &
+bounded=$!
+kids=
+for _ in $(seq 100); do
+	demo=$(pgrep -P "$bounded")
+	[ -n "$demo" ] && kids=$(pgrep -P "$demo" | tr '\n' ' ')
+	[ "$(echo $kids | wc -w)" -ge 4 ] && break
+	sleep 0.05
+done
+[ -n "$kids" ] && kill -9 $kids
+wait $bounded
+status=$?
+if [ $status -eq 1 ] && grep -qx "MESSAGES LOST OR DAMAGED" "$tmp/out"; then
+	echo "ok $n - producer_consumer exits 1 when its children are killed"
+else
+	fail "producer_consumer with killed children exited $status"
+fi
+
 echo "# $failures failures in $n checks"
 [ "$failures" -eq 0 ]
