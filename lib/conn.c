@@ -1,8 +1,9 @@
 /*
  * conn.c - Pipes and FIFOs that carry whole messages (<mproc/conn.h>).
  *
- * This file makes and closes ends and takes the locks; conn-frame.c
- * moves the frames.  Synchronization, per stream (one per direction):
+ * This file makes Pipes, takes the locks and holds the public calls;
+ * conn-fifo.c opens FIFOs, conn-frame.c moves the frames.
+ * Synchronization, per stream (one per direction):
  *
  *	call                  holds
  *	send, send_fd         sender lock (cs_wlock; FIFO: + fcntl lock)
@@ -21,12 +22,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
@@ -34,17 +33,14 @@
 #include "conn.h"
 #include "internal.h"
 
-/* How often an opening FIFO end looks again for its peer. */
-#define FIFO_OPEN_RETRY_MS 10
-
 void
 mproc__stream_break(struct conn_stream *s)
 {
 	uatomic_set(&s->cs_broken, 1);
 }
 
-static int
-stream_init(struct conn_stream *s)
+int
+mproc__stream_init(struct conn_stream *s)
 {
 	int rc;
 
@@ -73,7 +69,7 @@ map_new(struct conn_map **out)
 		return rc;
 	}
 	for (i = 0; i < 2 && rc == 0; i++)
-		rc = stream_init(&m->page->cp_stream[i]);
+		rc = mproc__stream_init(&m->page->cp_stream[i]);
 	if (rc < 0) {
 		munmap(m->page, sizeof(*m->page));
 		free(m);
@@ -98,8 +94,8 @@ map_put(struct conn_map *m)
 		map_free(m);
 }
 
-static struct mproc_conn *
-conn_new(int fd, enum conn_kind kind)
+struct mproc_conn *
+mproc__conn_new(int fd, enum conn_kind kind)
 {
 	struct mproc_conn *c = calloc(1, sizeof(*c));
 
@@ -180,8 +176,8 @@ pipe_new(mproc_conn **a, mproc_conn **b, bool duplex)
 		return rc;
 	rc = pipe_fds(fds, duplex, &nonblock);
 	if (rc == 0) {
-		ca = conn_new(fds[0], kind);
-		cb = conn_new(fds[1], kind);
+		ca = mproc__conn_new(fds[0], kind);
+		cb = mproc__conn_new(fds[1], kind);
 	}
 	if (rc == 0 && (ca == NULL || cb == NULL)) {
 		free(ca);
@@ -207,171 +203,6 @@ mproc_pipe(mproc_conn **a, mproc_conn **b, bool duplex)
 	if (a == NULL || b == NULL)
 		return fail(EINVAL);
 	return result(pipe_new(a, b, duplex));
-}
-
-/* --- FIFOs ----------------------------------------------------------- */
-
-/*
- * 1 if the FIFO read end fd has a writer or data, 0 if not.  read(2)
- * would tell (EAGAIN: a writer; 0: none) but would consume data; tee(2)
- * into a scratch pipe tells the same without consuming anything.
- */
-static int
-fifo_has_writer(int fd)
-{
-	int scratch[2], rc;
-	ssize_t n;
-
-	if (pipe2(scratch, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	n = tee(fd, scratch[1], 1, SPLICE_F_NONBLOCK);
-	rc = n > 0 || (n < 0 && errno == EAGAIN) ? 1 : n == 0 ? 0 : -errno;
-	close(scratch[0]);
-	close(scratch[1]);
-	return rc;
-}
-
-/* Sleeps a retry interval within d: 0, -EINTR or the deadline's error. */
-static int
-fifo_retry_pause(const struct mproc__deadline *d)
-{
-	int left = mproc__deadline_ms_left(d);
-
-	if (mproc__deadline_passed(d))
-		return mproc__deadline_error(d);
-	if (left < 0 || left > FIFO_OPEN_RETRY_MS)
-		left = FIFO_OPEN_RETRY_MS;
-	return poll(NULL, 0, left) < 0 ? -errno : 0;
-}
-
-/* 0 if fd is a FIFO, -ENOTSUP if it is something else. */
-static int
-check_fifo(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return S_ISFIFO(st.st_mode) ? 0 : -ENOTSUP;
-}
-
-/* Opens the read end at once, then waits for a writer to appear. */
-static int
-fifo_open_reader(const char *path, const struct mproc__deadline *d)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return errno == ELOOP ? -ENOTSUP : -errno;
-	rc = check_fifo(fd);
-	while (rc == 0 && (rc = fifo_has_writer(fd)) == 0)
-		rc = fifo_retry_pause(d);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/* Opens the write end; with no reader yet that is ENXIO: retry. */
-static int
-fifo_open_writer(const char *path, const struct mproc__deadline *d)
-{
-	int flags = O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC;
-	int fd, rc;
-
-	while ((fd = open(path, flags)) < 0) {
-		if (errno != ENXIO)
-			return errno == ELOOP ? -ENOTSUP : -errno;
-		rc = fifo_retry_pause(d);
-		if (rc < 0)
-			return rc;
-	}
-	rc = check_fifo(fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/*
- * A receiver's own open file description of the FIFO, to flock(2).
- * The handle's fd will not do: children forked later share its open
- * file description, and flock would not keep them apart.
- */
-static int
-fifo_lock_fd(int fd)
-{
-	char proc[64];
-	int lock_fd;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	lock_fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	return lock_fd < 0 ? -errno : lock_fd;
-}
-
-static int
-fifo_path_check(const char *path, int flags)
-{
-	struct stat st;
-
-	if ((flags & MPROC_CREAT) && mkfifo(path, 0600) < 0 && errno != EEXIST)
-		return -errno;
-	if (lstat(path, &st) < 0)
-		return -errno;
-	return S_ISFIFO(st.st_mode) ? 0 : -ENOTSUP;
-}
-
-static int
-fifo_new(struct mproc_conn **out, const char *path, int flags,
-	 const struct mproc__deadline *d)
-{
-	bool reader = (flags & MPROC_RDONLY) != 0;
-	struct mproc_conn *c;
-	int fd, rc;
-
-	rc = fifo_path_check(path, flags);
-	if (rc < 0)
-		return rc;
-	fd = reader ? fifo_open_reader(path, d) : fifo_open_writer(path, d);
-	if (fd < 0)
-		return fd;
-	c = conn_new(fd, CONN_FIFO);
-	rc = c == NULL ? -ENOMEM : stream_init(&c->local);
-	if (rc == 0)
-		c->nonblock = true;	/* opened O_NONBLOCK; see conn-frame.c */
-	if (rc == 0 && reader) {
-		c->rx = &c->local;
-		c->lock_pid = getpid();
-		c->lock_fd = rc = fifo_lock_fd(fd);
-	}
-	if (rc < 0) {
-		free(c);
-		close(fd);
-		return rc;
-	}
-	if (!reader)
-		c->tx = &c->local;
-	*out = c;
-	return 0;
-}
-
-mproc_conn *
-mproc_fifo_open(const char *path, int flags, int timeout_ms)
-{
-	int dir = flags & (MPROC_RDONLY | MPROC_WRONLY);
-	struct mproc__deadline d;
-	mproc_conn *c = NULL;
-	int rc;
-
-	if (path == NULL || (flags & ~(MPROC_RDONLY | MPROC_WRONLY | MPROC_CREAT)) ||
-	    (dir != MPROC_RDONLY && dir != MPROC_WRONLY) ||
-	    mproc__deadline_start(&d, timeout_ms) < 0)
-		return fail_null(EINVAL);
-	rc = fifo_new(&c, path, flags, &d);
-	return rc < 0 ? fail_null(-rc) : c;
 }
 
 /* --- Locks ----------------------------------------------------------- */
@@ -404,34 +235,6 @@ send_unlock(struct mproc_conn *c)
 	mproc__conn_unlock(&c->tx->cs_wlock);
 }
 
-/*
- * The flock of a FIFO receiver.  A process keeps it while a header it
- * read is pending (the header is in this process's memory only), so
- * other processes cannot read the payload as if it were a header.  A
- * child that inherited the handle opens its own lock file and starts
- * with no pending header: its parent's stays the parent's.
- */
-static int
-fifo_recv_lock(struct mproc_conn *c, const struct mproc__deadline *d)
-{
-	pid_t pid = getpid();
-	int lock_fd;
-
-	if (c->lock_pid != pid) {
-		lock_fd = fifo_lock_fd(c->fd);
-		if (lock_fd < 0)
-			return lock_fd;
-		close(c->lock_fd);
-		c->lock_fd = lock_fd;
-		c->lock_pid = pid;
-		c->lock_kept = false;
-		c->local.cs_pending = 0;
-	}
-	if (c->lock_kept)
-		return 0;
-	return mproc__fifo_recv_lock(c->lock_fd, d);
-}
-
 static int
 recv_lock(struct mproc_conn *c, const struct mproc__deadline *d)
 {
@@ -442,7 +245,7 @@ recv_lock(struct mproc_conn *c, const struct mproc__deadline *d)
 	if (rc == 1 && uatomic_read(&c->rx->cs_receiving))
 		mproc__stream_break(c->rx);	/* its holder died mid-frame */
 	if (c->kind == CONN_FIFO) {
-		rc = fifo_recv_lock(c, d);
+		rc = mproc__fifo_recv_enter(c, d);
 		if (rc < 0)
 			mproc__conn_unlock(&c->rx->cs_rlock);
 	}
@@ -452,11 +255,8 @@ recv_lock(struct mproc_conn *c, const struct mproc__deadline *d)
 static void
 recv_unlock(struct mproc_conn *c)
 {
-	if (c->kind == CONN_FIFO) {
-		c->lock_kept = c->local.cs_pending != 0;
-		if (!c->lock_kept)
-			mproc__fifo_recv_unlock(c->lock_fd);
-	}
+	if (c->kind == CONN_FIFO)
+		mproc__fifo_recv_leave(c);
 	mproc__conn_unlock(&c->rx->cs_rlock);
 }
 

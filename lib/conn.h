@@ -120,7 +120,17 @@ int mproc__frame_send(struct mproc_conn *c, const void *msg, size_t len,
 ssize_t mproc__frame_recv(struct mproc_conn *c, struct conn_recv_req *req,
 			  const struct mproc__deadline *d);
 
-/* conn.c: marks a stream unusable for good. */
+/* conn.c: a handle with the defaults (NULL without memory); a stream's
+ * locks (0 or -errno); marking a stream unusable for good. */
+struct mproc_conn *mproc__conn_new(int fd, enum conn_kind kind);
+int mproc__stream_init(struct conn_stream *s);
 void mproc__stream_break(struct conn_stream *s);
+
+/* conn-fifo.c: a FIFO receiver's flock, taken after the thread lock
+ * (0 or -errno as mproc__fifo_recv_lock()), and released before it
+ * unless a pending header keeps it. */
+int mproc__fifo_recv_enter(struct mproc_conn *c,
+			   const struct mproc__deadline *d);
+void mproc__fifo_recv_leave(struct mproc_conn *c);
 
 #endif /* MPROC_CONN_PRIV_H */

@@ -1086,10 +1086,11 @@ thread_close_after(void *arg)
 	return (void *)bad;
 }
 
+/* Sender threads share tx; this thread and a child share rx. */
 static void
-test_pipe_threads_and_processes_share_ends(void **state)
+run_threads(mproc_conn *rx, mproc_conn *tx)
 {
-	struct stress s[WRITERS + 1] = { { .keep_fd = -1 } };
+	struct stress s[WRITERS + 1] = { { .rx = rx, .tx = tx, .keep_fd = -1 } };
 	size_t seen_size = WRITERS * PER_WRITER * sizeof(uint32_t);
 	uint32_t *seen = mmap(NULL, seen_size, PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1098,10 +1099,7 @@ test_pipe_threads_and_processes_share_ends(void **state)
 	void *rc;
 	int i;
 
-	(void)state;
-	test_deadline(60);
 	assert_true(seen != MAP_FAILED);
-	assert_int_equal(mproc_pipe(&s[0].rx, &s[0].tx, false), 0);
 	s[0].seen = seen;
 	reader = spawn(stress_reader_child, &s[0]);
 	for (i = 1; i <= WRITERS; i++) {
@@ -1118,8 +1116,32 @@ test_pipe_threads_and_processes_share_ends(void **state)
 	assert_child_ok(reader);
 	for (i = 0; i < WRITERS * PER_WRITER; i++)
 		assert_int_equal(seen[i], 1);
-	assert_int_equal(mproc_conn_close(s[0].rx), 0);
 	munmap(seen, seen_size);
+}
+
+static void
+test_pipe_threads_and_processes_share_ends(void **state)
+{
+	mproc_conn *rx, *tx;
+
+	(void)state;
+	test_deadline(60);
+	assert_int_equal(mproc_pipe(&rx, &tx, false), 0);
+	run_threads(rx, tx);
+	assert_int_equal(mproc_conn_close(rx), 0);
+}
+
+static void
+test_fifo_threads_and_processes_share_ends(void **state)
+{
+	struct fifo f;
+
+	(void)state;
+	test_deadline(60);
+	fifo_make(&f);
+	run_threads(f.r, f.w);	/* closes f.w */
+	f.w = NULL;
+	fifo_destroy(&f);
 }
 
 /* --- signals and deaths ---------------------------------------------- */
@@ -1382,6 +1404,7 @@ main(void)
 		cmocka_unit_test(test_pipe_many_writers_many_readers_nothing_lost_or_torn),
 		cmocka_unit_test(test_fifo_many_writers_many_readers_nothing_lost_or_torn),
 		cmocka_unit_test(test_pipe_threads_and_processes_share_ends),
+		cmocka_unit_test(test_fifo_threads_and_processes_share_ends),
 		cmocka_unit_test(test_pipe_signals_during_big_messages_nothing_torn_lost_or_doubled),
 		cmocka_unit_test(test_conn_recv_blocked_signal_handler_fails_eintr),
 		cmocka_unit_test(test_pipe_reader_killed_while_waiting_stream_still_works),
