@@ -256,9 +256,16 @@ sysv_close(struct chan *c)
  * most PIPE_BUF bytes is written and read whole, so several writers and
  * readers share the pipe safely (the MPMC workloads use 64 bytes).
  */
+#define FRAME_MAX (4 + 4096)	/* the largest message a pipe workload sends */
+
 static void
 pipe_open(struct chan *c)
 {
+	if (4 + c->msg_size > FRAME_MAX) {
+		fprintf(stderr, "bench_queue: pipe frames hold at most %d bytes\n",
+			FRAME_MAX - 4);
+		exit(2);
+	}
 	if (pipe(c->fd) < 0)
 		die("pipe");
 	fcntl(c->fd[1], F_SETPIPE_SZ, CAPACITY * (4 + (int)c->msg_size));
@@ -283,7 +290,7 @@ io_all(int fd, void *p, size_t n, bool out)
 static void
 pipe_send(struct chan *c, const void *msg)
 {
-	unsigned char frame[4 + 4096 + 60];
+	unsigned char frame[FRAME_MAX];
 	uint32_t len = (uint32_t)c->msg_size;
 
 	memcpy(frame, &len, 4);
@@ -294,7 +301,7 @@ pipe_send(struct chan *c, const void *msg)
 static void
 pipe_recv(struct chan *c, void *buf)
 {
-	unsigned char frame[4 + 4096 + 60];
+	unsigned char frame[FRAME_MAX];
 	uint32_t len;
 
 	io_all(c->fd[0], frame, 4 + c->msg_size, false);

@@ -10,6 +10,12 @@
  * that word and wakes one sleeper, but only when the waiter count says
  * someone may sleep, so an uncontended put or get makes no system call.
  *
+ * Planned mproc_queue_fd() (API.md) fits this protocol: the getter side
+ * already says, through qh_get_waiters and the waiter records, who waits
+ * and wants a wake-up; a record could name a per-process descriptor (a
+ * FIFO in /dev/shm beside the segment) that the waker writes a byte to
+ * instead of, or besides, the futex wake.  Nothing in the ring changes.
+ *
  * Synchronization table (who may run concurrently with whom):
  *   put, get, reserve, acquire, commit, release, shutdown, size, stats:
  *	any number of threads and processes at once, no locks.
@@ -36,6 +42,7 @@
 #define DEFAULT_MSG_SIZE 8192
 #define SPIN_LIMIT	 100	/* claim retries spinning, then */
 #define YIELD_LIMIT	 16	/* retries yielding the CPU, then sleep */
+#define ROOM_AHEAD	 16	/* a full ring: wait for this many free slots */
 #define STUCK_POLL_MS	 20	/* sleep bound while a slot's owner may die */
 #define IDLE_POLL_MS	 1000	/* sleep bound otherwise */
 
@@ -243,6 +250,26 @@ pause_briefly(unsigned spins)
 		sched_yield();
 }
 
+/*
+ * The ring was full at v.  Rather than poll the slot its consumer is
+ * working on (taking away the cache line the consumer is about to write),
+ * spin on the slot ROOM_AHEAD positions further, until that one is
+ * consumed too: the consumer runs undisturbed, and we then put a batch.
+ */
+static void
+spin_for_room(const struct mproc_queue *q, const struct ring_view *v,
+	      unsigned *spins)
+{
+	uint64_t ahead = q->capacity / 4 < ROOM_AHEAD ? q->capacity / 4 : ROOM_AHEAD;
+	uint64_t pos = v->pos + ahead;
+	const struct ring_slot *s = ring_slot_at(q, pos);
+
+	do
+		caa_cpu_relax();
+	while (++*spins < SPIN_LIMIT &&
+	       w_ahead(uatomic_read(&s->s_word), ring_lap(q, pos)) < 0);
+}
+
 /* Claims a slot for side within deadline d: 0 and *v, or -errno. */
 static int
 claim_wait(struct mproc_queue *q, enum queue_side side, struct ring_view *v,
@@ -255,6 +282,10 @@ claim_wait(struct mproc_queue *q, enum queue_side side, struct ring_view *v,
 		rc = claim(q, side, me, v);
 		if (rc != -EAGAIN)
 			return rc;
+		if (d->timeout_ms != 0 && side == PUTTER && spins < SPIN_LIMIT) {
+			spin_for_room(q, v, &spins);
+			continue;
+		}
 		if (d->timeout_ms != 0 && spins < SPIN_LIMIT + YIELD_LIMIT) {
 			pause_briefly(spins);
 			continue;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -537,17 +538,23 @@ on_signal(int sig)
 	(void)sig;
 }
 
+/* In a child: blocks in a get (arg NULL) or a put, which SIGUSR1 must
+ * interrupt with EINTR. */
 static int
-get_expecting_eintr(mproc_queue *q, void *arg)
+wait_expecting_eintr(mproc_queue *q, void *arg)
 {
 	struct sigaction sa;
 	char buf[128];
+	int rc;
 
-	(void)arg;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART */
 	sigaction(SIGUSR1, &sa, NULL);
-	if (mproc_queue_get(q, buf, sizeof(buf), MPROC_FOREVER) != -1)
+	if (arg == NULL)
+		rc = (int)mproc_queue_get(q, buf, sizeof(buf), MPROC_FOREVER);
+	else
+		rc = mproc_queue_put(q, arg, strlen(arg) + 1, MPROC_FOREVER);
+	if (rc != -1)
 		return 1;
 	return errno == EINTR ? 0 : 2;
 }
@@ -556,7 +563,7 @@ static void
 test_queue_get_interrupted_by_signal_fails_eintr_and_takes_nothing(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = spawn(get_expecting_eintr, f->q, NULL);
+	pid_t pid = spawn(wait_expecting_eintr, f->q, NULL);
 	struct mproc_queue_stats st;
 	char buf[128];
 
@@ -567,6 +574,26 @@ test_queue_get_interrupted_by_signal_fails_eintr_and_takes_nothing(void **state)
 	assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 0), 6);
 	assert_int_equal(mproc_queue_stats(f->q, &st), 0);
 	assert_int_equal(st.getters_waiting, 0);
+}
+
+static void
+test_queue_put_interrupted_by_signal_fails_eintr_and_puts_nothing(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+	char buf[128];
+
+	fill_queue(f->q);
+	pid = spawn(wait_expecting_eintr, f->q, "interrupted");
+	wait_for_waiters(f->q, 1, 0);
+	assert_int_equal(kill(pid, SIGUSR1), 0);
+	assert_int_equal(test_reap(pid, 5), 0);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 0), sizeof(size_t));
+		assert_int_equal(*(size_t *)buf, i);
+	}
+	assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, EAGAIN);
 }
 
 /* --- zero copy --------------------------------------------------------- */
@@ -762,7 +789,7 @@ test_queue_stats_forget_waiters_of_killed_process(void **state)
 struct msg {
 	uint32_t producer, seq;
 	uint64_t sum;			/* test_checksum of the payload */
-	unsigned char payload[48];	/* 0..48 bytes used */
+	unsigned char payload[16384];	/* 0..party.max_payload bytes used */
 };
 
 struct tally {				/* in a shared anonymous segment */
@@ -777,12 +804,20 @@ struct party {
 	struct tally *t;
 	uint32_t id, count;
 	unsigned delay_us;		/* at most, between calls */
+	size_t max_payload;		/* <= sizeof(struct msg.payload) */
 };
 
+/* Payload lengths vary from message to message, 0..max. */
 static size_t
-make_msg(struct msg *m, uint32_t producer, uint32_t seq)
+payload_len(uint32_t producer, uint32_t seq, size_t max)
 {
-	size_t n = (producer * 7 + seq) % (sizeof(m->payload) + 1);
+	return (producer * 7919u + seq * 31u) % (max + 1);
+}
+
+static size_t
+make_msg(struct msg *m, uint32_t producer, uint32_t seq, size_t max)
+{
+	size_t n = payload_len(producer, seq, max);
 
 	m->producer = producer;
 	m->seq = seq;
@@ -792,13 +827,13 @@ make_msg(struct msg *m, uint32_t producer, uint32_t seq)
 }
 
 static bool
-msg_ok(const struct msg *m, ssize_t len, uint32_t producers, uint32_t count)
+msg_ok(const struct msg *m, ssize_t len, uint32_t count, size_t max)
 {
 	size_t n = (size_t)len - offsetof(struct msg, payload);
 
 	return len >= (ssize_t)offsetof(struct msg, payload) &&
-	       m->producer < producers && m->seq < count &&
-	       n == (m->producer * 7 + m->seq) % (sizeof(m->payload) + 1) &&
+	       m->producer < 8 && m->seq < count &&
+	       n == payload_len(m->producer, m->seq, max) &&
 	       test_checksum(m->payload, n) == m->sum &&
 	       test_check(m->payload, n, (uint64_t)m->producer << 32 | m->seq);
 }
@@ -821,7 +856,7 @@ producer(mproc_queue *q, void *arg)
 	struct msg m;
 
 	for (uint32_t seq = 0; seq < p->count; seq++) {
-		size_t len = make_msg(&m, p->id, seq);
+		size_t len = make_msg(&m, p->id, seq, p->max_payload);
 
 		if (mproc_queue_put(q, &m, len, 20000) < 0)
 			return 1;
@@ -851,7 +886,7 @@ consumer(mproc_queue *q, void *arg)
 				return 0;
 			continue;
 		}
-		if (!msg_ok(&m, len, 8, p->count) ||
+		if (!msg_ok(&m, len, p->count, p->max_payload) ||
 		    (p->delay_us == 1 && m.seq != next[m.producer]++))
 			__atomic_add_fetch(&p->t->bad, 1, __ATOMIC_SEQ_CST);
 		else
@@ -884,7 +919,8 @@ run_mpmc(mproc_queue *q, uint32_t np, uint32_t nc, uint32_t count,
 		bool prod = i < np;
 
 		parties[i] = (struct party){ q, t, prod ? i : i - np, count,
-					     prod ? 0 : consumer_delay_us };
+					     prod ? 0 : consumer_delay_us,
+					     mproc_queue_msg_size(q) - offsetof(struct msg, payload) };
 		pids[i] = spawn(prod ? producer : consumer, q, &parties[i]);
 	}
 	for (uint32_t i = 0; i < np; i++)
@@ -904,7 +940,7 @@ run_mpmc(mproc_queue *q, uint32_t np, uint32_t nc, uint32_t count,
 static void
 test_queue_4_producers_4_consumers_lose_and_duplicate_nothing(void **state)
 {
-	struct mproc_queue_attr attr = { 64, sizeof(struct msg), 0 };
+	struct mproc_queue_attr attr = { 64, offsetof(struct msg, payload) + 48, 0 };
 	struct mproc_queue_stats st;
 	mproc_queue *q = mproc_queue_create(NULL, &attr);
 
@@ -923,7 +959,7 @@ test_queue_4_producers_4_consumers_lose_and_duplicate_nothing(void **state)
 static void
 test_queue_one_consumer_gets_each_producers_messages_in_order(void **state)
 {
-	struct mproc_queue_attr attr = { 16, sizeof(struct msg), 0 };
+	struct mproc_queue_attr attr = { 16, offsetof(struct msg, payload) + 48, 0 };
 	mproc_queue *q = mproc_queue_create(NULL, &attr);
 
 	(void)state;
@@ -936,7 +972,7 @@ test_queue_one_consumer_gets_each_producers_messages_in_order(void **state)
 /* --- crash safety ------------------------------------------------------ */
 
 #define STORM_ROUNDS 24
-#define STORM_MSGS   400
+#define STORM_MSGS   2000
 
 /*
  * Checks one kill-storm round: nothing duplicated or torn; every message
@@ -969,14 +1005,16 @@ check_storm_round(const struct tally *t, uint32_t victim, bool killed)
 }
 
 /* One round: 2 producers and 2 consumers, one of them SIGKILLed at a
- * random moment.  The side the victim is on runs fast, so it spends its
- * time blocked inside queue calls.  Returns whether the kill landed. */
+ * random moment.  All run flat out through a 4-slot queue with messages
+ * of up to 16 KiB, so they spend their time inside queue calls: blocked,
+ * or copying into or out of a slot they hold.  Returns whether the kill
+ * landed (the victim had not finished). */
 static bool
 storm_round(mproc_queue *q, uint64_t *rng, uint32_t victim)
 {
 	mproc_shm *shm;
 	struct tally *t = new_tally(&shm, 2, STORM_MSGS);
-	bool victim_produces = victim < 2, killed;
+	bool killed;
 	struct party parties[4];
 	pid_t pids[4];
 
@@ -984,10 +1022,11 @@ storm_round(mproc_queue *q, uint64_t *rng, uint32_t victim)
 		bool prod = i < 2;
 
 		parties[i] = (struct party){ q, t, prod ? i : i - 2, STORM_MSGS,
-					     prod == victim_produces ? 0 : 60 };
+					     0,
+					     sizeof(((struct msg *)0)->payload) };
 		pids[i] = spawn(prod ? producer : consumer, q, &parties[i]);
 	}
-	sleep_ms(1 + (long)(test_rand(rng) % 12));
+	usleep(200 + (useconds_t)(test_rand(rng) % 5000));
 	kill(pids[victim], SIGKILL);
 	killed = test_reap(pids[victim], 5) == 128 + SIGKILL;
 	for (uint32_t i = 0; i < 2; i++)
@@ -1065,12 +1104,17 @@ test_queue_slot_held_by_dead_process_is_taken_back(void **state)
 	struct fixture *f = *state;
 	char buf[128];
 
-	/* A reservation that will never be committed: consumers skip it. */
-	assert_int_equal(test_reap(spawn(reserve_and_die, f->q, NULL), 5),
-			 128 + SIGKILL);
+	siginfo_t info;
+	pid_t pid;
+
+	/* A reservation that will never be committed: consumers skip it,
+	 * even while its dead owner is a zombie not yet reaped by us. */
+	pid = spawn(reserve_and_die, f->q, NULL);
+	assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
 	assert_int_equal(mproc_queue_put(f->q, "after", 6, 0), 0);
 	assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 1000), 6);
 	assert_string_equal(buf, "after");
+	assert_int_equal(test_reap(pid, 5), 128 + SIGKILL);
 	/* An acquired message never released: lost, and its slot comes back. */
 	fill_queue(f->q);
 	assert_int_equal(test_reap(spawn(acquire_and_die, f->q, NULL), 5),
@@ -1170,6 +1214,7 @@ main(void)
 		T(test_queue_blocked_put_is_woken_by_get_in_other_process),
 		T(test_queue_anonymous_is_shared_with_forked_child),
 		T(test_queue_get_interrupted_by_signal_fails_eintr_and_takes_nothing),
+		T(test_queue_put_interrupted_by_signal_fails_eintr_and_puts_nothing),
 		T(test_queue_reserve_commit_acquire_release_round_trip),
 		T(test_queue_commit_or_release_of_foreign_pointer_fails_einval),
 		T(test_queue_shutdown_fails_put_epipe_and_lets_get_drain),

@@ -37,6 +37,8 @@ MPROC_API mproc_queue *mproc_queue_open(const char *name);
 MPROC_API int     mproc_queue_close(mproc_queue *q);
 MPROC_API int     mproc_queue_unlink(const char *name);
 
+/* Copy one message in or out.  A full (empty) queue waits per timeout_ms.
+ * get: cap must be >= msg_size; returns the message length. */
 MPROC_API int     mproc_queue_put(mproc_queue *q, const void *msg, size_t len, int timeout_ms);
 MPROC_API ssize_t mproc_queue_get(mproc_queue *q, void *buf, size_t cap, int timeout_ms);
 
@@ -47,8 +49,12 @@ MPROC_API int         mproc_queue_commit(mproc_queue *q, void *slot, size_t len)
 MPROC_API const void *mproc_queue_acquire(mproc_queue *q, size_t *len, int timeout_ms);
 MPROC_API int         mproc_queue_release(mproc_queue *q, const void *msg);
 
-/* Snapshots: exact when the queue is quiet.  stats: shared counters. */
+/* From now on, everywhere: put/reserve fail EPIPE; get/acquire drain
+ * what is left, then fail EPIPE instead of waiting. */
 MPROC_API int     mproc_queue_shutdown(mproc_queue *q);
+
+/* Snapshots, exact when the queue is quiet; stats come from counters in
+ * the shared segment, the same for every process. */
 MPROC_API size_t  mproc_queue_size(const mproc_queue *q);
 MPROC_API bool    mproc_queue_empty(const mproc_queue *q);
 MPROC_API bool    mproc_queue_full(const mproc_queue *q);
