@@ -117,8 +117,9 @@ collect(struct manager *m, struct pool_worker *w)
 	if (used > 0)
 		worker_broken(w);
 	m->open -= taken;
-	if (taken > 0 && w->open.n == 0 && w->window < WINDOW_MAX)
-		w->window *= 2;		/* it ran dry: give it more */
+	if (taken > 0 && w->open.n == 0)	/* it ran dry */
+		w->window = m->queue.n == 0 ? WINDOW_MIN :
+			    w->window < WINDOW_MAX ? 2 * w->window : WINDOW_MAX;
 	w->result_head = head;
 	ring_release(w->results, head);
 	ring_wake(&w->results->prod_waiting, &w->results->head);

@@ -1,11 +1,12 @@
 /*
  * pool.h - the insides of mproc_pool, shared by pool.c (the public
- * calls), pool-manager.c (the manager thread) and pool-worker.c (worker
- * processes).
+ * calls), pool-map.c (mproc_pool_map), pool-manager.c (the manager
+ * thread), pool-worker.c (worker processes) and pool-registry.c (pools
+ * terminated at exit).
  *
- * Design.  mproc_pool_create() forks the workers (through the process
- * module, as daemonic children "PoolWorker-N") and starts one manager
- * thread.  Each worker has a channel: two single-producer single-consumer
+ * Design.  mproc_pool_create() starts one manager thread, which forks the
+ * workers (through the process module, as daemonic children
+ * "PoolWorker-N").  Each worker has a channel: two single-producer single-consumer
  * rings in shared memory (pool-ring.h), tasks down and results up.
  * Callers append tasks to the pool's queue under the lock; the manager
  * moves them into the workers' task rings, up to a window of tasks
@@ -19,7 +20,9 @@
  * task frame (moves the ring's head past it) just before it runs it.  So
  * when a worker dies, the tasks assigned to it without a result are: at
  * most one consumed task, the one it was running (it fails with ECHILD),
- * then tasks it never began (requeued to the other workers).
+ * then tasks it never began (requeued to the other workers).  Nothing a
+ * worker writes in its channel is trusted: the manager checks every id
+ * and length, and kills a worker that writes a malformed frame.
  *
  * Fork: only pool__worker_start() creates processes, and only the
  * manager thread calls it, the first workers included: PR_SET_PDEATHSIG
@@ -46,9 +49,10 @@
 /*
  * Tasks outstanding per worker: each worker's window starts at
  * WINDOW_MIN and doubles, up to WINDOW_MAX, whenever the manager finds
- * that it has finished everything it was given.  Tiny tasks thus go out
- * in batches of hundreds, while slow tasks stay spread over the workers
- * instead of queueing up behind one.
+ * that it has finished everything it was given while tasks wait; it
+ * drops back to WINDOW_MIN when the worker runs dry with nothing queued.
+ * Tiny tasks thus go out in batches of hundreds, while slow tasks stay
+ * spread over the workers instead of queueing up behind one.
  */
 #define WINDOW_MIN 4
 #define WINDOW_MAX 1024

@@ -18,13 +18,15 @@
 #include "util.h"
 
 #define MAP_ITEMS 200
+#define STRESS_ITEMS 20000
 
 /* Memory shared with the workers: counters the tasks bump. */
 struct shared {
-	int runs[MAP_ITEMS];		/* runs of each map item / task */
+	int runs[STRESS_ITEMS];		/* runs of each map item / task */
 	pid_t sleeper;			/* pid of a worker inside task_sleep */
 	int running;			/* tasks inside task_rendezvous */
 	int scribbled;			/* mappings task_scribble overwrote */
+	int slept;			/* task_sleep calls that returned */
 };
 
 static struct shared *sh;
@@ -68,6 +70,14 @@ task_fail(const void *arg, size_t len, void *out, size_t cap)
 	return -1;
 }
 
+/* Claims one byte more than the buffer it was given. */
+static ssize_t
+task_overflow(const void *arg, size_t len, void *out, size_t cap)
+{
+	(void)arg, (void)len, (void)out;
+	return (ssize_t)cap + 1;
+}
+
 /* Returns the worker's pid. */
 static ssize_t
 task_getpid(const void *arg, size_t len, void *out, size_t cap)
@@ -98,6 +108,7 @@ task_sleep(const void *arg, size_t len, void *out, size_t cap)
 	memcpy(&ms, arg, sizeof(ms));
 	__atomic_store_n(&sh->sleeper, getpid(), __ATOMIC_SEQ_CST);
 	usleep((useconds_t)ms * 1000);
+	__atomic_add_fetch(&sh->slept, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -112,9 +123,11 @@ task_suicide(const void *arg, size_t len, void *out, size_t cap)
 
 /* An item: an int, i | flags.  Counts the run of item i; with ITEM_FAILS
  * fails with EDOM when i % 7 == 3; with ITEM_CRASHES kills its own
- * worker when i % 50 == 20; else returns i * i. */
+ * worker when i % 50 == 20, with ITEM_CRASHES_RARELY when i % 1000 == 500;
+ * else returns i * i. */
 #define ITEM_FAILS 0x10000
 #define ITEM_CRASHES 0x20000
+#define ITEM_CRASHES_RARELY 0x40000
 
 static ssize_t
 task_item(const void *arg, size_t len, void *out, size_t cap)
@@ -127,15 +140,17 @@ task_item(const void *arg, size_t len, void *out, size_t cap)
 	__atomic_add_fetch(&sh->runs[i], 1, __ATOMIC_SEQ_CST);
 	if ((a & ITEM_FAILS) && i % 7 == 3)
 		return errno = EDOM, -1;
-	if ((a & ITEM_CRASHES) && i % 50 == 20)
+	if (((a & ITEM_CRASHES) && i % 50 == 20) ||
+	    ((a & ITEM_CRASHES_RARELY) && i % 1000 == 500))
 		raise(SIGKILL);
 	sq = i * i;
 	memcpy(out, &sq, sizeof(sq));
 	return sizeof(sq);
 }
 
-/* Overwrites its worker's channel (the large shared mapping of
- * /proc/self/maps) with garbage, then kills its worker. */
+/* Overwrites its worker's channel (with the default limits, the only
+ * shared mapping over 256 KiB in /proc/self/maps) with garbage, then
+ * kills its worker. */
 static ssize_t
 task_scribble(const void *arg, size_t len, void *out, size_t cap)
 {
@@ -148,7 +163,7 @@ task_scribble(const void *arg, size_t len, void *out, size_t cap)
 		char perms[8];
 
 		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
-		    strcmp(perms, "rw-s") == 0 && hi - lo > 64 * 1024 &&
+		    strcmp(perms, "rw-s") == 0 && hi - lo > 256 * 1024 &&
 		    strstr(line, "/dev/zero") != NULL) {
 			/* First: the manager may kill us mid-memset. */
 			__atomic_add_fetch(&sh->scribbled, 1, __ATOMIC_SEQ_CST);
@@ -174,6 +189,47 @@ task_rendezvous(const void *arg, size_t len, void *out, size_t cap)
 		usleep(1000);
 	}
 	return errno = ETIMEDOUT, -1;
+}
+
+/* Returns the worker's process name (mproc_current_name). */
+static ssize_t
+task_name(const void *arg, size_t len, void *out, size_t cap)
+{
+	const char *name = mproc_current_name();
+	size_t n = strlen(name) + 1;
+
+	(void)arg, (void)len;
+	if (n > cap)
+		return errno = EMSGSIZE, -1;
+	memcpy(out, name, n);
+	return (ssize_t)n;
+}
+
+static int
+child_noop(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* Tries to start a process from the worker: returns 0, or fails with
+ * the errno of mproc_process_start. */
+static ssize_t
+task_start_process(const void *arg, size_t len, void *out, size_t cap)
+{
+	mproc_process *p = mproc_process_new(child_noop, NULL, NULL);
+	int rc, err;
+
+	(void)arg, (void)len, (void)out, (void)cap;
+	if (p == NULL)
+		return -1;
+	rc = mproc_process_start(p);
+	err = errno;
+	if (rc == 0)
+		mproc_process_join(p, MPROC_FOREVER);
+	mproc_process_free(p);
+	errno = err;
+	return rc;
 }
 
 static void
@@ -276,17 +332,18 @@ test_pool_create_zero_workers_runs_cpu_count_tasks_at_once(void **state)
 {
 	mproc_pool *p = mproc_pool_create(NULL);
 	int n = mproc_cpu_count();
-	mproc_result *rs[64];
+	mproc_result **rs = calloc((size_t)n, sizeof(*rs));
 
 	(void)state;
 	assert_non_null(p);
-	assert_true(n >= 1 && n <= 64);
-	for (int i = 0; i < n; i++)
+	assert_non_null(rs);
+	for (int i = 0; i < n; i++)	/* each waits until all n run */
 		rs[i] = submit_int(p, task_rendezvous, n);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(mproc_result_get(rs[i], NULL, 0, 10000), 0);
 		mproc_result_free(rs[i]);
 	}
+	free(rs);
 	mproc_pool_free(p);
 }
 
@@ -380,6 +437,22 @@ test_pool_created_by_thread_that_ends_keeps_its_workers(void **state)
 	mproc_pool_free(c.p);
 }
 
+static void
+test_pool_workers_are_daemonic_named_poolworker(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	char name[64];
+
+	(void)state;
+	assert_int_equal(mproc_pool_apply(p, task_name, NULL, 0, name,
+					  sizeof(name)), 13);
+	assert_string_equal(name, "PoolWorker-1");
+	assert_int_equal(mproc_pool_apply(p, task_start_process, NULL, 0,
+					  NULL, 0), -1);
+	assert_int_equal(errno, EPERM);
+	mproc_pool_free(p);
+}
+
 /* --- submit, get, apply ------------------------------------------------ */
 
 static void
@@ -465,6 +538,22 @@ test_result_get_task_errno_comes_back(void **state)
 }
 
 static void
+test_result_get_task_lying_or_without_errno_fails_eoverflow_eio(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *big = mproc_pool_submit(p, task_overflow, NULL, 0);
+	mproc_result *noerr = submit_int(p, task_fail, 0);
+
+	(void)state;
+	assert_non_null(big);
+	assert_get_fails(big, 10000, EOVERFLOW);
+	assert_get_fails(noerr, 10000, EIO);
+	mproc_result_free(big);
+	mproc_result_free(noerr);
+	mproc_pool_free(p);
+}
+
+static void
 test_result_get_pending_times_out_eagain_then_etimedout(void **state)
 {
 	mproc_pool *p = pool_new(1, 0);
@@ -509,29 +598,57 @@ on_signal(int sig)
 	(void)sig;
 }
 
+/* Signals a thread (SIGUSR1, a handler without SA_RESTART) every 50 ms
+ * until stopped, so a wait is interrupted however late it begins. */
+struct nagger {
+	pthread_t target, thread;
+	int stop;
+	struct sigaction old;
+};
+
 static void *
-signal_later(void *arg)
+nag(void *arg)
 {
-	usleep(100 * 1000);
-	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	struct nagger *n = arg;
+
+	while (!__atomic_load_n(&n->stop, __ATOMIC_SEQ_CST)) {
+		usleep(50 * 1000);
+		pthread_kill(n->target, SIGUSR1);
+	}
 	return NULL;
+}
+
+static void
+nag_start(struct nagger *n)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	n->target = pthread_self();
+	n->stop = 0;
+	assert_int_equal(sigaction(SIGUSR1, &sa, &n->old), 0);
+	assert_int_equal(pthread_create(&n->thread, NULL, nag, n), 0);
+}
+
+static void
+nag_stop(struct nagger *n)
+{
+	__atomic_store_n(&n->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(n->thread, NULL);
+	sigaction(SIGUSR1, &n->old, NULL);
 }
 
 static void
 test_result_get_interrupted_by_handler_fails_eintr(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, old;
-	pthread_t self = pthread_self(), t;
+	struct nagger n;
 	mproc_pool *p = pool_new(1, 0);
 	mproc_result *r = submit_int(p, task_sleep, 3000);
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);	/* no SA_RESTART */
-	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	nag_start(&n);
 	assert_get_fails(r, 10000, EINTR);
-	pthread_join(t, NULL);
-	sigaction(SIGUSR1, &old, NULL);
+	nag_stop(&n);
 	mproc_result_free(r);		/* pending: detached */
 	mproc_pool_free(p);
 }
@@ -552,6 +669,32 @@ test_result_get_bad_arguments_fail_einval(void **state)
 	assert_int_equal(errno, EINVAL);
 	assert_false(mproc_result_ready(NULL));
 	assert_int_equal(get_int(r), 1);
+	mproc_result_free(r);
+	mproc_pool_free(p);
+}
+
+static void *
+get_shared(void *arg)
+{
+	return (void *)(intptr_t)mproc_result_get(arg, NULL, 0, 10000);
+}
+
+static void
+test_result_get_from_three_threads_wakes_them_all(void **state)
+{
+	mproc_pool *p = pool_new(1, 0);
+	mproc_result *r = submit_int(p, task_sleep, 200);
+	pthread_t t[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, get_shared, r), 0);
+	for (int i = 0; i < 3; i++) {
+		void *rc;
+
+		pthread_join(t[i], &rc);
+		assert_int_equal((intptr_t)rc, 0);
+	}
 	mproc_result_free(r);
 	mproc_pool_free(p);
 }
@@ -676,25 +819,44 @@ test_pool_map_with_crashing_items_fails_lowest_index_errno(void **state)
 	mproc_pool_free(p);
 }
 
+/* Tiny tasks fill the workers' windows, so each crash strands hundreds of
+ * queued tasks in the dead worker's ring: all must run, exactly once. */
+static void
+test_pool_map_many_items_with_crashes_runs_each_exactly_once(void **state)
+{
+	mproc_pool *p = pool_new(3, 0);
+	static int args[STRESS_ITEMS], out[STRESS_ITEMS];
+
+	(void)state;
+	for (int i = 0; i < STRESS_ITEMS; i++)
+		args[i] = i | ITEM_CRASHES_RARELY;
+	assert_int_equal(mproc_pool_map(p, task_item, args, sizeof(int),
+					STRESS_ITEMS, out, sizeof(int)), -1);
+	assert_int_equal(errno, ECHILD);
+	for (int i = 0; i < STRESS_ITEMS; i++) {
+		assert_int_equal(sh->runs[i], 1);
+		if (i % 1000 != 500)
+			assert_int_equal(out[i], i * i);
+	}
+	mproc_pool_free(p);
+}
+
 static void
 test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, old;
-	pthread_t self = pthread_self(), t;
+	struct nagger n;
 	mproc_pool *p = pool_new(2, 0);
 	int args[4] = { 400, 400, 400, 400 }, out[4];
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
-	assert_int_equal(pthread_create(&t, NULL, signal_later, &self), 0);
+	nag_start(&n);
 	assert_int_equal(mproc_pool_map(p, task_sleep, args, sizeof(int), 4,
 					out, sizeof(int)), -1);
 	assert_int_equal(errno, EINTR);
-	pthread_join(t, NULL);
-	sigaction(SIGUSR1, &old, NULL);
+	nag_stop(&n);
 	assert_int_equal(mproc_pool_close(p), 0);
-	assert_int_equal(mproc_pool_join(p), 0);	/* all 4 still ran */
+	assert_int_equal(mproc_pool_join(p), 0);
+	assert_int_equal(sh->slept, 4);		/* all 4 still ran */
 	mproc_pool_free(p);
 }
 
@@ -969,6 +1131,63 @@ test_pool_exit_without_free_leaves_no_process(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 }
 
+struct racer {
+	mproc_pool *p;
+	int done, canceled, bad;
+};
+
+/* Submits and gets until the pool refuses: each result is right, or
+ * canceled by the terminate. */
+static void *
+race_terminate(void *arg)
+{
+	struct racer *s = arg;
+	mproc_result *r;
+	int i = 0;
+
+	while ((r = mproc_pool_submit(s->p, task_add, (int[2]){ i, 1 },
+				      2 * sizeof(int))) != NULL) {
+		int sum = -1;
+		ssize_t n = mproc_result_get(r, &sum, sizeof(sum), 10000);
+
+		if (n == sizeof(sum) && sum == i + 1)
+			__atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
+		else if (n < 0 && errno == ECANCELED)
+			s->canceled++;
+		else
+			s->bad++;
+		mproc_result_free(r);
+		i++;
+	}
+	if (errno != EPIPE)
+		s->bad++;
+	return NULL;
+}
+
+static void
+test_pool_terminate_while_threads_submit_ends_every_call(void **state)
+{
+	mproc_pool *p = pool_new(2, 0);
+	struct racer s[4];
+	pthread_t t[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct racer){ .p = p };
+		assert_int_equal(pthread_create(&t[i], NULL, race_terminate,
+						&s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)	/* every thread is under way */
+		while (__atomic_load_n(&s[i].done, __ATOMIC_SEQ_CST) == 0)
+			usleep(1000);
+	assert_int_equal(mproc_pool_terminate(p), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(s[i].bad, 0);
+	}
+	mproc_pool_free(p);
+}
+
 static void
 test_pool_free_with_unfreed_results_frees_them(void **state)
 {
@@ -994,20 +1213,24 @@ main(void)
 		T(test_pool_initializer_runs_in_every_new_worker),
 		T(test_pool_create_oversized_limits_fail_einval),
 		T(test_pool_created_by_thread_that_ends_keeps_its_workers),
+		T(test_pool_workers_are_daemonic_named_poolworker),
 		T(test_pool_crashing_initializer_fails_tasks_echild_without_hanging),
 		T(test_pool_apply_adds_two_ints),
 		T(test_pool_submit_arg_over_max_arg_fails_emsgsize),
 		T(test_pool_submit_bad_arguments_fails_einval),
 		T(test_pool_large_results_arrive_whole),
 		T(test_result_get_task_errno_comes_back),
+		T(test_result_get_task_lying_or_without_errno_fails_eoverflow_eio),
 		T(test_result_get_pending_times_out_eagain_then_etimedout),
 		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
 		T(test_result_get_interrupted_by_handler_fails_eintr),
 		T(test_result_get_bad_arguments_fail_einval),
+		T(test_result_get_from_three_threads_wakes_them_all),
 		T(test_result_free_pending_task_still_runs_once),
 		T(test_pool_submit_from_four_threads_all_complete),
 		T(test_pool_map_keeps_order_and_runs_every_item_when_some_fail),
 		T(test_pool_map_with_crashing_items_fails_lowest_index_errno),
+		T(test_pool_map_many_items_with_crashes_runs_each_exactly_once),
 		T(test_pool_map_interrupted_fails_eintr_items_still_run),
 		T(test_pool_calls_after_close_fail_epipe),
 		T(test_pool_map_bad_arguments_fail_einval),
@@ -1021,6 +1244,7 @@ main(void)
 		T(test_pool_join_before_close_fails_einval),
 		T(test_pool_close_then_join_finishes_queued_work),
 		T(test_pool_terminate_fails_unfinished_results_ecanceled),
+		T(test_pool_terminate_while_threads_submit_ends_every_call),
 		T(test_pool_free_with_unfreed_results_frees_them),
 		T(test_pool_exit_without_free_leaves_no_process),
 #undef T
