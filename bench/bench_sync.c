@@ -237,15 +237,21 @@ main(int argc, char **argv)
 	int rounds = argc > 1 ? atoi(argv[1]) : 7;
 	struct arena *a = arena_new();
 	double un_med[NCONTENDERS], ho_med[NCONTENDERS];
-	int r, i;
+	int r, k, i;
 
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		errx(2, "usage: bench_sync [rounds 1..%d]", MAX_ROUNDS);
+	/* Each round starts with a different contender, so none always
+	 * runs first (cold) or right after a fork. */
 	for (r = 0; r < rounds; r++) {
-		for (i = 0; i < NCONTENDERS; i++)
+		for (k = 0; k < NCONTENDERS; k++) {
+			i = (r + k) % NCONTENDERS;
 			un[i][r] = uncontended(&contenders[i], a);
-		for (i = 0; i < NCONTENDERS; i++)
+		}
+		for (k = 0; k < NCONTENDERS; k++) {
+			i = (r + k) % NCONTENDERS;
 			ho[i][r] = handoff(&contenders[i], a);
+		}
 	}
 	for (i = 0; i < NCONTENDERS; i++) {
 		un_med[i] = median(un[i], rounds);

@@ -21,6 +21,7 @@
 
 #include "futex.h"
 #include "internal.h"
+#include "sync-wait.h"
 
 #define EVENT_SET 1u		/* bit 0 of ev_word */
 #define EVENT_GENERATION 2u	/* what one set adds to ev_word */
@@ -77,6 +78,7 @@ mproc_event_set(mproc_event *e)
 
 		was = uatomic_cmpxchg(&ev->ev_word, seen, (int32_t)next);
 		if (was == seen) {
+			/* No count of sleepers: a set is rare, one syscall. */
 			mproc__futex_wake(&ev->ev_word, INT32_MAX);
 			break;
 		}
@@ -143,7 +145,7 @@ event_sleep(struct event_shared *ev, int32_t seen, int timeout_ms)
 	int rc = mproc__deadline_start(&d, timeout_ms);
 
 	while (rc == 0) {
-		rc = mproc__futex_wait(&ev->ev_word, seen, &d);
+		rc = sync_sleep(&ev->ev_word, seen, &d);
 		/* A set that raced with a timeout or signal still counts. */
 		if (uatomic_read(&ev->ev_word) != seen)
 			return 0;

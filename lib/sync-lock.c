@@ -21,7 +21,9 @@
  *    be sleeping on it, and FUTEX_OWNER_DIED once the kernel has found
  *    its holder dead.  glibc's unlock and the kernel's death handling
  *    both wake one sleeper when FUTEX_WAITERS is set.  glibc's own
- *    waiters sleep in exactly this way.
+ *    waiters sleep in exactly this way.  Ours also look again every
+ *    SYNC_RECHECK_MS, so a waiter killed right after that one wake
+ *    never strands the others (sync-wait.h).
  *
  *  - Recovery state is ours.  On EOWNERDEAD we make the glibc mutex
  *    consistent at once and keep "inconsistent" in lk_state.  glibc's
@@ -41,6 +43,7 @@
 
 #include "futex.h"
 #include "internal.h"
+#include "sync-wait.h"
 
 /* lk_state: what the holder must know about the data the lock protects. */
 enum lock_state {
@@ -109,7 +112,7 @@ mproc_lock_init(mproc_lock *l)
  * Marks the word so that the holder's release wakes a sleeper, then
  * sleeps while the word stays as marked.  Returns 0 when the caller
  * should try again (woken, or the word changed), else -ETIMEDOUT or
- * -EINTR from mproc__futex_wait().
+ * -EINTR from sync_sleep().
  */
 static int
 lock_sleep(int32_t *word, const struct mproc__deadline *d)
@@ -129,7 +132,7 @@ lock_sleep(int32_t *word, const struct mproc__deadline *d)
 			return 0;
 		seen |= FUTEX_WAITERS;
 	}
-	return mproc__futex_wait(word, seen, d);
+	return sync_sleep(word, seen, d);
 }
 
 /*

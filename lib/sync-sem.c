@@ -17,6 +17,7 @@
 
 #include "futex.h"
 #include "internal.h"
+#include "sync-wait.h"
 
 /* The most units a semaphore can hold; one more release is EOVERFLOW. */
 #define SEM_MAX INT32_MAX
@@ -90,7 +91,7 @@ sem_sleep(struct sem_shared *sm, int timeout_ms)
 	uatomic_add_return(&sm->sm_waiters, 1);
 	while (!sem_try_take(sm)) {
 		/* The kernel re-checks sm_count == 0 under its own lock. */
-		rc = mproc__futex_wait(&sm->sm_count, 0, &d);
+		rc = sync_sleep(&sm->sm_count, 0, &d);
 		if (rc < 0)
 			break;
 	}
