@@ -99,6 +99,17 @@ run 0 sh -c "\"$mproc\" put \"$q\" - <\"$tmp/in\""
 run 0 "$peer" get "$q" 4 5000
 expect_out 'a\nb\n\nlast without newline\n'
 
+echo "# put - stops at the first line that does not fit: full, or too long"
+printf '1\n2\n3\n4\n5\n6\n' >"$tmp/in"
+run 1 sh -c "\"$mproc\" put -t 0 \"$q\" - <\"$tmp/in\""
+run 0 "$mproc" get "$q" -n 0
+expect_out '1\n2\n3\n4\n'
+printf 'short\n%065d\nnever put\n' 0 >"$tmp/in"
+run 2 sh -c "\"$mproc\" put \"$q\" - <\"$tmp/in\""
+expect_err "$q: Message too long"
+run 0 "$mproc" get "$q" -n 0
+expect_out 'short\n'
+
 echo "# an empty queue: exit 1, at once or after -t"
 run 1 "$mproc" get "$q" -t 0
 expect_out ''
