@@ -4,7 +4,7 @@
  *
  * Python:
  *     def work():
- *         time.sleep(0.3)
+ *         time.sleep(1)
  *         sys.exit(7)
  *     p = Process(target=work)
  *     p.start()
@@ -23,7 +23,7 @@
 static int
 work(void *arg)
 {
-	struct timespec pause = { .tv_nsec = 300 * 1000 * 1000 };
+	struct timespec pause = { .tv_sec = 1 };
 
 	(void)arg;
 	nanosleep(&pause, NULL);

@@ -59,7 +59,9 @@ run process_join
 is 'after 50 ms: still running: yes\njoined: exit code 7\n'
 
 run process_daemon
-has "daemon starting" "worker starting" "worker exiting"
+# (Not "daemon starting": on a loaded machine the daemon may not have run
+# at all before the program ends, and that is fine.)
+has "worker starting" "worker exiting"
 grep -q "daemon exiting" "$tmp/out" && fail "the daemon outlived the program"
 daemon=$(sed -n 's/^MainProcess exiting; daemon \([0-9]*\) is terminated$/\1/p' "$tmp/out")
 [ -n "$daemon" ] || fail "no daemon pid"
