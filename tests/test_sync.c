@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,12 +133,21 @@ reap_all_ok(const pid_t *pids, int n, unsigned seconds)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * fork(), asserting it worked.  The child dies with the test program, so
+ * a failed assertion that leaves a child blocked (FOREVER) leaks nothing
+ * once the program exits.
+ */
 static pid_t
 fork_checked(void)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
+	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+			 getppid() != parent))
+		_exit(99);
 	return pid;
 }
 
@@ -438,14 +449,36 @@ test_lock_holder_thread_exits_next_acquire_eownerdead(void **state)
 	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
 }
 
-/* A child that sleeps in acquire(FOREVER) and must get want. */
+/*
+ * Puts the calling process on cpu alone, in the SCHED_IDLE class, so it
+ * runs only when nothing else on that CPU wants to (see wake_then_kill).
+ * cpu -1 changes nothing.
+ */
+static bool
+become_idle_on(int cpu)
+{
+	struct sched_param param = { 0 };
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return true;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0 &&
+	       sched_setscheduler(0, SCHED_IDLE, &param) == 0;
+}
+
+/* A child that sleeps in acquire(FOREVER) and must get want; with cpu
+ * >= 0, as become_idle_on(cpu). */
 static pid_t
-spawn_lock_waiter(struct shared *sh, int want)
+spawn_lock_waiter(struct shared *sh, int want, int cpu)
 {
 	pid_t pid = fork_checked();
 	int rc;
 
 	if (pid == 0) {
+		if (!become_idle_on(cpu))
+			_exit(4);
 		__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
 		rc = mproc_lock_acquire(&sh->lock, MPROC_FOREVER);
 		if (rc == 0 ? want != 0 : errno != want)
@@ -480,7 +513,7 @@ test_lock_holder_killed_sleeping_waiter_gets_eownerdead(void **state)
 	}
 	close(dead[0]);
 	wait_ready(f->sh, 1);
-	waiter = spawn_lock_waiter(f->sh, EOWNERDEAD);
+	waiter = spawn_lock_waiter(f->sh, EOWNERDEAD, -1);
 	wait_ready(f->sh, 2);
 	assert_int_equal(write(dead[1], "d", 1), 1);	/* not EOF: the waiter has dead[1] too */
 	close(dead[1]);
@@ -501,7 +534,7 @@ test_lock_released_inconsistent_is_enotrecoverable_for_all(void **state)
 	assert_int_equal(mproc_lock_acquire(&f->sh->lock, 0), -1);
 	assert_int_equal(errno, EOWNERDEAD);
 	for (i = 0; i < 2; i++)
-		waiters[i] = spawn_lock_waiter(f->sh, ENOTRECOVERABLE);
+		waiters[i] = spawn_lock_waiter(f->sh, ENOTRECOVERABLE, -1);
 	wait_ready(f->sh, 2);
 	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
 	reap_all_ok(waiters, 2, 5);
@@ -636,6 +669,101 @@ test_lock_holders_killed_at_random_never_wedge_or_tear_it(void **state)
 	/* A holder is killed about one time in three: (2/3)^40 < 1e-7. */
 	assert_true(f->sh->recovered > 0);
 	assert_int_equal(mproc_lock_release(&f->sh->lock), 0);
+}
+
+/*
+ * Makes a release's one wake-up go to a process that dies without using
+ * it.  first slept first (the kernel wakes sleepers in FIFO order) and
+ * runs SCHED_IDLE on cpu; we move to cpu too, so after release() wakes
+ * it, it cannot run before our SIGKILL, which it meets on its way back
+ * to user space.  Whoever slept after it must then find the free lock or
+ * unit by itself.  On a loaded machine first may still run first and
+ * use its wake (then it exits 0 and nothing was lost); returns whether
+ * the wake was lost.
+ */
+static bool
+wake_then_kill(pid_t first, int cpu, int (*release)(void *), void *object)
+{
+	int status;
+	cpu_set_t saved, one;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(release(object), 0);
+	assert_int_equal(kill(first, SIGKILL), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(saved), &saved), 0);
+	status = test_reap(first, 5);
+	assert_true(status == 128 + SIGKILL || status == 0);
+	return status != 0;
+}
+
+/* A CPU this process may run on. */
+static int
+some_cpu(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (cpu = 0; !CPU_ISSET(cpu, &set); cpu++)
+		;
+	return cpu;
+}
+
+static int
+release_lock(void *lock)
+{
+	return mproc_lock_release(lock);
+}
+
+static int
+release_sem(void *sem)
+{
+	return mproc_sem_release(sem);
+}
+
+static void
+test_lock_woken_waiter_killed_never_strands_the_next(void **state)
+{
+	struct fixture *f = *state;
+	int cpu = some_cpu();
+	pid_t first, second;
+
+	assert_int_equal(mproc_lock_acquire(&f->sh->lock, 0), 0);
+	first = spawn_lock_waiter(f->sh, 0, cpu);
+	wait_ready(f->sh, 1);
+	second = spawn_lock_waiter(f->sh, 0, -1);
+	wait_ready(f->sh, 2);
+	/* If first took the lock after all, it released it to second. */
+	wake_then_kill(first, cpu, release_lock, &f->sh->lock);
+	assert_int_equal(test_reap(second, 3), 0);
+}
+
+static void
+test_sem_woken_waiter_killed_never_strands_the_next(void **state)
+{
+	struct fixture *f = *state;
+	int cpu = some_cpu();
+	pid_t pids[2];
+	int i;
+
+	assert_int_equal(mproc_sem_init(&f->sh->sem, 0), 0);
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork_checked();
+		if (pids[i] == 0) {
+			if (!become_idle_on(i == 0 ? cpu : -1))
+				_exit(4);
+			__atomic_add_fetch(&f->sh->ready, 1, __ATOMIC_SEQ_CST);
+			_exit(mproc_sem_acquire(&f->sh->sem, MPROC_FOREVER) ? 1 : 0);
+		}
+		wait_ready(f->sh, i + 1);
+	}
+	if (!wake_then_kill(pids[0], cpu, release_sem, &f->sh->sem))
+		assert_int_equal(mproc_sem_release(&f->sh->sem), 0);
+	assert_int_equal(test_reap(pids[1], 3), 0);
+	assert_int_equal(mproc_sem_value(&f->sh->sem), 0);
 }
 
 /*
@@ -913,6 +1041,8 @@ main(void)
 		T(test_lock_four_processes_count_to_exactly_400000),
 		T(test_lock_holders_killed_at_random_never_wedge_or_tear_it),
 		T(test_lock_waiters_timing_out_never_strand_a_sleeper),
+		T(test_lock_woken_waiter_killed_never_strands_the_next),
+		T(test_sem_woken_waiter_killed_never_strands_the_next),
 		T(test_sem_of_two_never_lets_three_in),
 		T(test_sem_empty_zero_timeout_eagain_and_100ms_times_out),
 		T(test_sem_release_in_child_wakes_waiting_parent),
