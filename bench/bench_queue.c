@@ -3,17 +3,19 @@
  * same run: each round runs every transport once, in turn (interleaved),
  * and the table shows medians over the rounds and mproc's ratio to each.
  *
- *	bench/bench_queue [-r ROUNDS] [-s TENTHS] [-w WORKLOADS]
+ *	bench/bench_queue [-p] [-r ROUNDS] [-s TENTHS] [-w WORKLOADS]
  *
  * -r: rounds (default 5); -s: message counts in tenths of the defaults
- * (default 10); -w: a comma-separated subset, e.g. -w T64,LAT.
+ * (default 10); -w: a comma-separated subset, e.g. -w T64,LAT; -p: pin
+ * the LAT pair to two CPUs.
  *
  * Workloads (all between real processes, capacity 256 messages):
  *   T64   1 producer -> 1 consumer, 64-byte messages       (messages/s)
  *   T4K   the same with 4 KiB messages
  *   MP2   2 producers -> 2 consumers, 64 bytes
  *   MP4   4 producers -> 4 consumers, 64 bytes
- *   LAT   ping-pong round trip, 64 bytes: p50 and p99   (lower is better)
+ *   LAT   ping-pong round trip, 64 bytes: p50 and p99   (lower is better);
+ *         with -p the two processes are pinned to two different CPUs
  *   ZC    64 KiB messages, mproc reserve/commit + acquire/release against
  *         mproc put/get (the producer stamps 8 bytes of a message that is
  *         already in place; the consumer reads them)
@@ -27,6 +29,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,6 +551,34 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * -p: pins the calling process to the which-th CPU it may use (0 or 1),
+ * so that the ping-pong measures a hand-off between two CPUs for every
+ * transport alike, rather than wherever the scheduler puts the pair (on
+ * one CPU every transport pays two context switches per round trip).
+ * On a busy machine pinning also costs the sleeping transports their
+ * escape to an idle CPU.  Returns the old mask in *old.
+ */
+static void
+pin_to(int which, cpu_set_t *old)
+{
+	cpu_set_t one;
+	int seen = 0;
+
+	if (sched_getaffinity(0, sizeof(*old), old) < 0)
+		die("sched_getaffinity");
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, old) || seen++ != which)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+		return;
+	}
+}
+
+static bool pin_latency;	/* -p */
+
 /* Round trips of a 64-byte ping-pong: p50 and p99 in microseconds. */
 static void
 latency(const struct transport *t, uint64_t n, double *p50, double *p99)
@@ -555,20 +586,24 @@ latency(const struct transport *t, uint64_t n, double *p50, double *p99)
 	uint64_t msg[8] = { 0 };
 	double *lat = malloc(n * sizeof(double));
 	struct chan pair[2];
+	cpu_set_t mask;
 	pid_t pid;
-	int gun[2];
 
-	if (lat == NULL || pipe(gun) < 0)
-		die("latency");
+	if (lat == NULL)
+		die("malloc");
 	chan_open(&pair[0], t, 64);
 	chan_open(&pair[1], t, 64);
 	pid = fork();
 	if (pid == 0) {
+		if (pin_latency)
+			pin_to(1, &mask);
 		chan_attach(&pair[0]);
 		chan_attach(&pair[1]);
 		echo(pair, 0);
 		_exit(0);
 	}
+	if (pin_latency)
+		pin_to(0, &mask);
 	for (uint64_t i = 0; i < n + n / 10; i++) {	/* the first n/10 warm up */
 		double t0 = now_s();
 
@@ -580,6 +615,8 @@ latency(const struct transport *t, uint64_t n, double *p50, double *p99)
 	}
 	msg[0] = STOP;
 	t->send(&pair[0], msg);
+	if (pin_latency)
+		sched_setaffinity(0, sizeof(mask), &mask);
 	reap(pid);
 	t->close(&pair[0]);
 	t->close(&pair[1]);
@@ -754,15 +791,17 @@ main(int argc, char **argv)
 	int rounds = 5, opt;
 	uint64_t scale = 10;	/* tenths of the default message counts */
 
-	while ((opt = getopt(argc, argv, "r:s:w:")) != -1) {
-		if (opt == 'r')
+	while ((opt = getopt(argc, argv, "pr:s:w:")) != -1) {
+		if (opt == 'p')
+			pin_latency = true;
+		else if (opt == 'r')
 			rounds = atoi(optarg);
 		else if (opt == 's')
 			scale = strtoull(optarg, NULL, 10);
 		else if (opt == 'w')
 			only = optarg;
 		else {
-			fprintf(stderr, "usage: %s [-r ROUNDS] [-s TENTHS] [-w T64,T4K,MP2,MP4,LAT,ZC]\n",
+			fprintf(stderr, "usage: %s [-p] [-r ROUNDS] [-s TENTHS] [-w T64,T4K,MP2,MP4,LAT,ZC]\n",
 				argv[0]);
 			return 2;
 		}
