@@ -1173,6 +1173,7 @@ static int
 send_through_signals(void *arg)
 {
 	struct sig_run *r = arg;
+	struct timespec gap = { 0, 2000000 };
 	uint64_t rng = 99;
 	char *buf = malloc(SIG_MAX);
 	uint32_t seq;
@@ -1190,6 +1191,8 @@ send_through_signals(void *arg)
 			;
 		if (rc != 0)
 			return 1;
+		/* A pause, so the receiver also waits, and signals hit its wait. */
+		nanosleep(&gap, NULL);
 	}
 	free(buf);
 	return 0;
@@ -1236,14 +1239,21 @@ test_pipe_signals_during_big_messages_nothing_torn_lost_or_doubled(void **state)
 	assert_int_equal(mproc_conn_close(r.tx), 0);
 }
 
+/*
+ * Signals the parent ten times, 50 ms apart: one signal could land just
+ * before the parent's wait begins and run its handler without
+ * interrupting anything, as with any blocking call.
+ */
 static int
-signal_parent_later(void *arg)
+signal_parent_repeatedly(void *arg)
 {
 	struct timespec pause = { 0, 50000000 };
 
 	(void)arg;
-	nanosleep(&pause, NULL);
-	kill(getppid(), SIGUSR1);
+	for (int i = 0; i < 10; i++) {
+		nanosleep(&pause, NULL);
+		kill(getppid(), SIGUSR1);
+	}
 	return 0;
 }
 
@@ -1258,7 +1268,7 @@ test_conn_recv_blocked_signal_handler_fails_eintr(void **state)
 	test_deadline(DEADLINE_S);
 	catch_sigusr1();
 	assert_int_equal(mproc_pipe(&e.a, &e.b, true), 0);
-	pid = spawn(signal_parent_later, NULL);
+	pid = spawn(signal_parent_repeatedly, NULL);
 	assert_int_equal(mproc_conn_recv(e.a, buf, sizeof(buf), MPROC_FOREVER), -1);
 	assert_int_equal(errno, EINTR);
 	assert_child_ok(pid);
