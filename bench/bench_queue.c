@@ -3,14 +3,17 @@
  * same run: each round runs every transport once, in turn (interleaved),
  * and the table shows medians over the rounds and mproc's ratio to each.
  *
- *	bench/bench_queue [-p] [-r ROUNDS] [-s TENTHS] [-w WORKLOADS] [-z SIZES]
+ *	bench/bench_queue [-c SLOTS] [-p] [-r ROUNDS] [-s TENTHS] [-w WORKLOADS]
+ *			  [-z SIZES]
  *
  * -r: rounds (default 5); -s: message counts in tenths of the defaults
  * (default 10); -w: a comma-separated subset, e.g. -w T64,LAT (default
  * all but SWEEP); -p: pin the LAT pair to two CPUs; -z: the SWEEP's
- * message sizes in bytes, K for KiB (default 16,64,256,1K,4K,16K,64K).
+ * message sizes in bytes, K for KiB (default 16,64,256,1K,4K,16K,64K);
+ * -c: the messages every queue holds (default 256), where the kernel
+ * lets a peer hold that many.
  *
- * Workloads (all between real processes, capacity 256 messages):
+ * Workloads (all between real processes):
  *   T64   1 producer -> 1 consumer, 64-byte messages       (messages/s)
  *   T4K   the same with 4 KiB messages
  *   MP2   2 producers -> 2 consumers, 64 bytes
@@ -48,10 +51,12 @@
 
 #include <mproc.h>
 
-#define CAPACITY 256
+#define MAX_CAPACITY 1024
 #define MSG_MIN	 8		/* a message carries its 8-byte stamp */
 #define MSG_MAX	 (64 * 1024)	/* the largest message a workload sends */
 #define STOP	 UINT64_MAX	/* first 8 bytes of a message: consumer, exit */
+
+static unsigned capacity = 256;	/* -c: messages every queue, ring and pipe holds */
 
 static void
 die(const char *what)
@@ -128,7 +133,7 @@ unique_name(struct chan *c, const char *prefix)
 static void
 mp_open(struct chan *c)
 {
-	struct mproc_queue_attr attr = { CAPACITY, c->msg_size, 0 };
+	struct mproc_queue_attr attr = { capacity, c->msg_size, 0 };
 
 	if ((c->q = mproc_queue_create(NULL, &attr)) == NULL)
 		die("mproc_queue_create");
@@ -169,7 +174,7 @@ sysctl_long(const char *path, long fallback)
 	return v;
 }
 
-/* POSIX mq, CAPACITY messages unless fs.mqueue.msg_max is lower (raising
+/* POSIX mq, capacity messages unless fs.mqueue.msg_max is lower (raising
  * it past that needs CAP_SYS_RESOURCE).  Unlinked at once; the
  * descriptors keep it alive. */
 static long
@@ -177,7 +182,7 @@ mq_capacity(void)
 {
 	long max = sysctl_long("/proc/sys/fs/mqueue/msg_max", 10);
 
-	return max < CAPACITY ? max : CAPACITY;
+	return max < capacity ? max : capacity;
 }
 
 /* fs.mqueue.msgsize_max: the longest POSIX mq message without
@@ -222,14 +227,14 @@ mq_close_chan(struct chan *c)
 	mq_close(c->mq);
 }
 
-/* System V msg: CAPACITY messages, unless kernel.msgmnb bytes are fewer
+/* System V msg: capacity messages, unless kernel.msgmnb bytes are fewer
  * (raising msg_qbytes past it needs CAP_SYS_RESOURCE). */
 static size_t
 sysv_bytes(size_t msg_size)
 {
 	size_t max = (size_t)sysctl_long("/proc/sys/kernel/msgmnb", 16384);
 
-	return CAPACITY * msg_size < max ? CAPACITY * msg_size : max;
+	return capacity * msg_size < max ? capacity * msg_size : max;
 }
 
 /* A System V message is at most kernel.msgmax bytes, and must fit the
@@ -293,13 +298,13 @@ sysv_close(struct chan *c)
  * it inherited).
  */
 
-/* The pipe's buffer: CAPACITY frames, unless fs.pipe-max-size is less
+/* The pipe's buffer: capacity frames, unless fs.pipe-max-size is less
  * (raising it past that needs CAP_SYS_RESOURCE). */
 static long
 pipe_bytes(size_t msg_size)
 {
 	long max = sysctl_long("/proc/sys/fs/pipe-max-size", 1 << 20);
-	long want = CAPACITY * (4 + (long)msg_size);
+	long want = capacity * (4 + (long)msg_size);
 
 	return want < max ? want : max;
 }
@@ -393,8 +398,8 @@ ring_open(struct chan *c)
 {
 	pthread_mutexattr_t ma;
 
-	c->ring = shared_alloc(sizeof(*c->ring) + CAPACITY * c->msg_size);
-	sem_init(&c->ring->empty, 1, CAPACITY);
+	c->ring = shared_alloc(sizeof(*c->ring) + capacity * c->msg_size);
+	sem_init(&c->ring->empty, 1, capacity);
 	sem_init(&c->ring->full, 1, 0);
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
@@ -410,7 +415,7 @@ ring_send(struct chan *c, const void *msg)
 	while (sem_wait(&r->empty) < 0)
 		;
 	pthread_mutex_lock(&r->lock);
-	memcpy(r->data + (r->tail++ % CAPACITY) * c->msg_size, msg, c->msg_size);
+	memcpy(r->data + (r->tail++ % capacity) * c->msg_size, msg, c->msg_size);
 	pthread_mutex_unlock(&r->lock);
 	sem_post(&r->full);
 }
@@ -423,7 +428,7 @@ ring_recv(struct chan *c, void *buf)
 	while (sem_wait(&r->full) < 0)
 		;
 	pthread_mutex_lock(&r->lock);
-	memcpy(buf, r->data + (r->head++ % CAPACITY) * c->msg_size, c->msg_size);
+	memcpy(buf, r->data + (r->head++ % capacity) * c->msg_size, c->msg_size);
 	pthread_mutex_unlock(&r->lock);
 	sem_post(&r->empty);
 }
@@ -431,7 +436,7 @@ ring_recv(struct chan *c, void *buf)
 static void
 ring_close(struct chan *c)
 {
-	munmap(c->ring, sizeof(*c->ring) + CAPACITY * c->msg_size);
+	munmap(c->ring, sizeof(*c->ring) + capacity * c->msg_size);
 }
 
 #ifdef HAVE_BOOST_IPC
@@ -446,7 +451,7 @@ static void
 boost_open(struct chan *c)
 {
 	unique_name(c, "");
-	if ((c->boost = bench_boost_create(c->name, CAPACITY, c->msg_size)) == NULL)
+	if ((c->boost = bench_boost_create(c->name, capacity, c->msg_size)) == NULL)
 		die("boost message_queue");
 }
 
@@ -884,10 +889,10 @@ report_sweep(const size_t *sizes, int nsizes, int rounds, uint64_t scale)
 {
 	printf("# sweep: 1 producer -> 1 consumer process, medians of %d interleaved rounds\n"
 	       "# depth: posix-mq %ld messages; sysv-msg %zu bytes; pipe %ld bytes"
-	       " at most (fs.pipe-max-size); the others %d messages\n"
+	       " at most (fs.pipe-max-size); the others %u messages\n"
 	       "# MB = 10^6 bytes; mproc/this: how many times mproc is faster\n"
 	       "#%-11s %8s %12s %10s %10s\n", rounds, mq_capacity(),
-	       sysv_bytes(MSG_MAX), pipe_bytes(MSG_MAX), CAPACITY,
+	       sysv_bytes(MSG_MAX), pipe_bytes(MSG_MAX), capacity,
 	       "transport", "bytes", "msgs/s", "MB/s", "mproc/this");
 	for (int s = 0; s < nsizes; s++) {
 		struct workload w = { "SWEEP", sizes[s], 1, 1, sweep_msgs(sizes[s]) };
@@ -955,8 +960,10 @@ main(int argc, char **argv)
 	int rounds = 5, opt, nsizes = parse_sizes("16,64,256,1K,4K,16K,64K", sizes);
 	uint64_t scale = 10;	/* tenths of the default message counts */
 
-	while ((opt = getopt(argc, argv, "pr:s:w:z:")) != -1) {
-		if (opt == 'p')
+	while ((opt = getopt(argc, argv, "c:pr:s:w:z:")) != -1) {
+		if (opt == 'c')
+			capacity = (unsigned)atoi(optarg);
+		else if (opt == 'p')
 			pin_latency = true;
 		else if (opt == 'r')
 			rounds = atoi(optarg);
@@ -969,19 +976,21 @@ main(int argc, char **argv)
 				" e.g. 64,1K,64K\n", MAX_SIZES, MSG_MIN, MSG_MAX);
 			return 2;
 		} else if (opt != 'z') {
-			fprintf(stderr, "usage: %s [-p] [-r ROUNDS] [-s TENTHS]"
+			fprintf(stderr, "usage: %s [-c SLOTS] [-p] [-r ROUNDS] [-s TENTHS]"
 				" [-w T64,T4K,MP2,MP4,LAT,ZC,SWEEP] [-z SIZES]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || scale < 1) {
-		fprintf(stderr, "bench_queue: 1 <= ROUNDS <= %d, TENTHS >= 1\n", MAX_ROUNDS);
+	if (rounds < 1 || rounds > MAX_ROUNDS || scale < 1 || capacity < 1 ||
+	    capacity > MAX_CAPACITY) {
+		fprintf(stderr, "bench_queue: 1 <= ROUNDS <= %d, TENTHS >= 1,"
+			" 1 <= SLOTS <= %d\n", MAX_ROUNDS, MAX_CAPACITY);
 		return 2;
 	}
 	printf("# medians of %d interleaved rounds; ratio: how many times mproc is better\n"
-	       "# capacity %d messages; posix-mq %ld (fs.mqueue.msg_max); sysv-msg %zu"
+	       "# capacity %u messages; posix-mq %ld (fs.mqueue.msg_max); sysv-msg %zu"
 	       " bytes at 64 B, %zu at 4 KiB (kernel.msgmnb)\n",
-	       rounds, CAPACITY, mq_capacity(), sysv_bytes(64), sysv_bytes(4096));
+	       rounds, capacity, mq_capacity(), sysv_bytes(64), sysv_bytes(4096));
 	if (strcmp(only, "SWEEP") != 0)		/* a sweep alone: columns only */
 		printf("%-5s %-10s %14s %14s %9s\n", "load", "peer", "peer", "mproc", "ratio");
 	fflush(stdout);

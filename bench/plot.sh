@@ -9,7 +9,8 @@
 # BUILDDIR/bench/throughput.dat and writes OUT.png (default
 # bench/throughput.png in the source tree).
 #
-# Environment: ROUNDS (default 5), SIZES (bench_queue -z, e.g. 64,4K,64K).
+# Environment: ROUNDS (default 5), SIZES (bench_queue -z, e.g. 64,4K,64K),
+# SLOTS (bench_queue -c: messages each queue holds, default 256).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,9 +55,11 @@ skipped() {
 
 install_gnuplot
 make -C "$builddir" bench >/dev/null
-"$builddir/bench/bench_queue" -r "$rounds" ${SIZES:+-z "$SIZES"} -w SWEEP | tee "$data"
+"$builddir/bench/bench_queue" -r "$rounds" ${SIZES:+-z "$SIZES"} ${SLOTS:+-c "$SLOTS"} \
+	-w SWEEP | tee "$data"
 
 transports=$(awk '!/^#/ && NF && !($1 in seen) { seen[$1]; print $1 }' "$data" | paste -sd ' ')
+slots=$(awk '/^# capacity/ { print $3; exit }' "$data")
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 where="median of $rounds interleaved rounds, $(date -u +%F), $(nproc) CPUs (${cpu:-unknown}), Linux $(uname -r)"
 
@@ -64,7 +67,7 @@ blocks >"$data.blocks"
 gnuplot <<EOF
 set terminal pngcairo noenhanced size 1000,640 font "sans,10"
 set output "$out"
-set title "libmproc Queue (mproc) and its peers: 1 producer → 1 consumer process\n$where"
+set title "libmproc Queue (mproc) and its peers: 1 producer → 1 consumer process, queues of $slots messages\n$where"
 set xlabel "message size (bytes)"
 set ylabel "throughput, higher is better (MB/s, 1 MB = 10⁶ bytes)"
 set logscale xy
