@@ -60,6 +60,7 @@ make -C "$builddir" bench >/dev/null
 
 transports=$(awk '!/^#/ && NF && !($1 in seen) { seen[$1]; print $1 }' "$data" | paste -sd ' ')
 slots=$(awk '/^# capacity/ { print $3; exit }' "$data")
+depth=$(awk '/^# depth:/ { sub(/^# /, ""); print; exit }' "$data")
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 where="median of $rounds interleaved rounds, $(date -u +%F), $(nproc) CPUs (${cpu:-unknown}), Linux $(uname -r)"
 
@@ -67,7 +68,7 @@ blocks >"$data.blocks"
 gnuplot <<EOF
 set terminal pngcairo noenhanced size 1000,640 font "sans,10"
 set output "$out"
-set title "libmproc Queue (mproc) and its peers: 1 producer → 1 consumer process, queues of $slots messages\n$where"
+set title "libmproc Queue (mproc) and its peers: 1 producer → 1 consumer process, queues of $slots messages (see below)\n$where"
 set xlabel "message size (bytes)"
 set ylabel "throughput, higher is better (MB/s, 1 MB = 10⁶ bytes)"
 set logscale xy
@@ -75,7 +76,8 @@ set xtics ($(xtics))
 set grid xtics ytics mytics
 set key outside right top
 set bmargin 6
-set label 1 "$(skipped)" at screen 0.01, screen 0.02 font "sans,8"
+set label 1 "$depth" at screen 0.01, screen 0.045 font "sans,8"
+set label 2 "$(skipped)" at screen 0.01, screen 0.02 font "sans,8"
 transports = "$transports"
 plot for [i = 1:words(transports)] "$data.blocks" index (i - 1) using 2:4 \
 	with linespoints linewidth (i == 1 ? 3 : 1.5) pointtype (i + 4) \
