@@ -3,13 +3,17 @@
  * same run: each round runs every transport once, in turn (interleaved),
  * and the table shows medians over the rounds and mproc's ratio to each.
  *
- *	bench/bench_queue [-p] [-r ROUNDS] [-s TENTHS] [-w WORKLOADS]
+ *	bench/bench_queue [-c SLOTS] [-p] [-r ROUNDS] [-s TENTHS] [-w WORKLOADS]
+ *			  [-z SIZES]
  *
  * -r: rounds (default 5); -s: message counts in tenths of the defaults
- * (default 10); -w: a comma-separated subset, e.g. -w T64,LAT; -p: pin
- * the LAT pair to two CPUs.
+ * (default 10); -w: a comma-separated subset, e.g. -w T64,LAT (default
+ * all but SWEEP); -p: pin the LAT pair to two CPUs; -z: the SWEEP's
+ * message sizes in bytes, K for KiB (default 16,64,256,1K,4K,16K,64K);
+ * -c: the messages every queue holds (default 256), where the kernel
+ * lets a peer hold that many.
  *
- * Workloads (all between real processes, capacity 256 messages):
+ * Workloads (all between real processes):
  *   T64   1 producer -> 1 consumer, 64-byte messages       (messages/s)
  *   T4K   the same with 4 KiB messages
  *   MP2   2 producers -> 2 consumers, 64 bytes
@@ -19,9 +23,14 @@
  *   ZC    64 KiB messages, mproc reserve/commit + acquire/release against
  *         mproc put/get (the producer stamps 8 bytes of a message that is
  *         already in place; the consumer reads them)
+ *   SWEEP 1 producer -> 1 consumer at each size of -z, every transport,
+ *         in columns (transport, bytes, msgs/s, MB/s, mproc/this) that
+ *         bench/plot.sh draws; a transport is skipped, with a # line
+ *         saying why, at a size it cannot carry on this machine
  * Peers: POSIX mq, System V msg, a pipe carrying length-prefixed frames,
- * a textbook ring guarded by two process-shared semaphores and a mutex,
- * and Boost.Interprocess message_queue when configure found Boost.
+ * libmproc's own simplex Pipe (mproc_pipe), a textbook ring guarded by
+ * two process-shared semaphores and a mutex, and Boost.Interprocess
+ * message_queue when configure found Boost.
  */
 #include "config.h"
 
@@ -42,8 +51,12 @@
 
 #include <mproc.h>
 
-#define CAPACITY 256
+#define MAX_CAPACITY 1024
+#define MSG_MIN	 8		/* a message carries its 8-byte stamp */
+#define MSG_MAX	 (64 * 1024)	/* the largest message a workload sends */
 #define STOP	 UINT64_MAX	/* first 8 bytes of a message: consumer, exit */
+
+static unsigned capacity = 256;	/* -c: messages every queue, ring and pipe holds */
 
 static void
 die(const char *what)
@@ -90,12 +103,16 @@ struct chan {
 	int msqid;
 	struct { long mtype; unsigned char text[]; } *msgbuf;
 	int fd[2];
+	unsigned char *frame;		/* pipe: this process's frame buffer */
+	mproc_conn *rx, *tx;
 	struct semring *ring;
 	void *boost;
 };
 
 struct transport {
 	const char *name;
+	size_t (*max_msg)(void);	/* the longest message here; NULL: any */
+	const char *limit;		/* what sets max_msg */
 	void (*open)(struct chan *c);
 	void (*attach)(struct chan *c);		/* in each child; may be NULL */
 	void (*send)(struct chan *c, const void *msg);	/* msg_size bytes */
@@ -116,7 +133,7 @@ unique_name(struct chan *c, const char *prefix)
 static void
 mp_open(struct chan *c)
 {
-	struct mproc_queue_attr attr = { CAPACITY, c->msg_size, 0 };
+	struct mproc_queue_attr attr = { capacity, c->msg_size, 0 };
 
 	if ((c->q = mproc_queue_create(NULL, &attr)) == NULL)
 		die("mproc_queue_create");
@@ -157,7 +174,7 @@ sysctl_long(const char *path, long fallback)
 	return v;
 }
 
-/* POSIX mq, CAPACITY messages unless fs.mqueue.msg_max is lower (raising
+/* POSIX mq, capacity messages unless fs.mqueue.msg_max is lower (raising
  * it past that needs CAP_SYS_RESOURCE).  Unlinked at once; the
  * descriptors keep it alive. */
 static long
@@ -165,7 +182,15 @@ mq_capacity(void)
 {
 	long max = sysctl_long("/proc/sys/fs/mqueue/msg_max", 10);
 
-	return max < CAPACITY ? max : CAPACITY;
+	return max < capacity ? max : capacity;
+}
+
+/* fs.mqueue.msgsize_max: the longest POSIX mq message without
+ * CAP_SYS_RESOURCE. */
+static size_t
+mq_max_msg(void)
+{
+	return (size_t)sysctl_long("/proc/sys/fs/mqueue/msgsize_max", 8192);
 }
 
 static void
@@ -202,14 +227,25 @@ mq_close_chan(struct chan *c)
 	mq_close(c->mq);
 }
 
-/* System V msg: CAPACITY messages, unless kernel.msgmnb bytes are fewer
+/* System V msg: capacity messages, unless kernel.msgmnb bytes are fewer
  * (raising msg_qbytes past it needs CAP_SYS_RESOURCE). */
 static size_t
 sysv_bytes(size_t msg_size)
 {
 	size_t max = (size_t)sysctl_long("/proc/sys/kernel/msgmnb", 16384);
 
-	return CAPACITY * msg_size < max ? CAPACITY * msg_size : max;
+	return capacity * msg_size < max ? capacity * msg_size : max;
+}
+
+/* A System V message is at most kernel.msgmax bytes, and must fit the
+ * queue's kernel.msgmnb. */
+static size_t
+sysv_max_msg(void)
+{
+	size_t msgmax = (size_t)sysctl_long("/proc/sys/kernel/msgmax", 8192);
+	size_t msgmnb = (size_t)sysctl_long("/proc/sys/kernel/msgmnb", 16384);
+
+	return msgmax < msgmnb ? msgmax : msgmnb;
 }
 
 static void
@@ -258,20 +294,29 @@ sysv_close(struct chan *c)
  * A pipe of frames: a 4-byte length, then the bytes.  A frame of at
  * most PIPE_BUF bytes is written and read whole, so several writers and
  * readers share the pipe safely (the MPMC workloads use 64 bytes).
+ * Each process copies through its own frame buffer (the malloc()ed one
+ * it inherited).
  */
-#define FRAME_MAX (4 + 4096)	/* the largest message a pipe workload sends */
+
+/* The pipe's buffer: capacity frames, unless fs.pipe-max-size is less
+ * (raising it past that needs CAP_SYS_RESOURCE). */
+static long
+pipe_bytes(size_t msg_size)
+{
+	long max = sysctl_long("/proc/sys/fs/pipe-max-size", 1 << 20);
+	long want = capacity * (4 + (long)msg_size);
+
+	return want < max ? want : max;
+}
 
 static void
 pipe_open(struct chan *c)
 {
-	if (4 + c->msg_size > FRAME_MAX) {
-		fprintf(stderr, "bench_queue: pipe frames hold at most %d bytes\n",
-			FRAME_MAX - 4);
-		exit(2);
-	}
 	if (pipe(c->fd) < 0)
 		die("pipe");
-	fcntl(c->fd[1], F_SETPIPE_SZ, CAPACITY * (4 + (int)c->msg_size));
+	fcntl(c->fd[1], F_SETPIPE_SZ, (int)pipe_bytes(c->msg_size));
+	if ((c->frame = malloc(4 + c->msg_size)) == NULL)
+		die("malloc");
 }
 
 static void
@@ -293,23 +338,21 @@ io_all(int fd, void *p, size_t n, bool out)
 static void
 pipe_send(struct chan *c, const void *msg)
 {
-	unsigned char frame[FRAME_MAX];
 	uint32_t len = (uint32_t)c->msg_size;
 
-	memcpy(frame, &len, 4);
-	memcpy(frame + 4, msg, len);
-	io_all(c->fd[1], frame, 4 + len, true);
+	memcpy(c->frame, &len, 4);
+	memcpy(c->frame + 4, msg, len);
+	io_all(c->fd[1], c->frame, 4 + len, true);
 }
 
 static void
 pipe_recv(struct chan *c, void *buf)
 {
-	unsigned char frame[FRAME_MAX];
 	uint32_t len;
 
-	io_all(c->fd[0], frame, 4 + c->msg_size, false);
-	memcpy(&len, frame, 4);
-	memcpy(buf, frame + 4, len);
+	io_all(c->fd[0], c->frame, 4 + c->msg_size, false);
+	memcpy(&len, c->frame, 4);
+	memcpy(buf, c->frame + 4, len);
 }
 
 static void
@@ -317,6 +360,36 @@ pipe_close(struct chan *c)
 {
 	close(c->fd[0]);
 	close(c->fd[1]);
+	free(c->frame);
+}
+
+/* libmproc's simplex Pipe: the same pipe(2), framed by the library. */
+static void
+conn_open(struct chan *c)
+{
+	if (mproc_pipe(&c->rx, &c->tx, false) < 0)
+		die("mproc_pipe");
+}
+
+static void
+conn_send(struct chan *c, const void *msg)
+{
+	if (mproc_conn_send(c->tx, msg, c->msg_size) < 0)
+		die("mproc_conn_send");
+}
+
+static void
+conn_recv(struct chan *c, void *buf)
+{
+	if (mproc_conn_recv(c->rx, buf, c->msg_size, MPROC_FOREVER) < 0)
+		die("mproc_conn_recv");
+}
+
+static void
+conn_close(struct chan *c)
+{
+	mproc_conn_close(c->rx);
+	mproc_conn_close(c->tx);
 }
 
 /* The textbook ring: wait(empty); lock; copy; unlock; post(full). */
@@ -325,8 +398,8 @@ ring_open(struct chan *c)
 {
 	pthread_mutexattr_t ma;
 
-	c->ring = shared_alloc(sizeof(*c->ring) + CAPACITY * c->msg_size);
-	sem_init(&c->ring->empty, 1, CAPACITY);
+	c->ring = shared_alloc(sizeof(*c->ring) + capacity * c->msg_size);
+	sem_init(&c->ring->empty, 1, capacity);
 	sem_init(&c->ring->full, 1, 0);
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
@@ -342,7 +415,7 @@ ring_send(struct chan *c, const void *msg)
 	while (sem_wait(&r->empty) < 0)
 		;
 	pthread_mutex_lock(&r->lock);
-	memcpy(r->data + (r->tail++ % CAPACITY) * c->msg_size, msg, c->msg_size);
+	memcpy(r->data + (r->tail++ % capacity) * c->msg_size, msg, c->msg_size);
 	pthread_mutex_unlock(&r->lock);
 	sem_post(&r->full);
 }
@@ -355,7 +428,7 @@ ring_recv(struct chan *c, void *buf)
 	while (sem_wait(&r->full) < 0)
 		;
 	pthread_mutex_lock(&r->lock);
-	memcpy(buf, r->data + (r->head++ % CAPACITY) * c->msg_size, c->msg_size);
+	memcpy(buf, r->data + (r->head++ % capacity) * c->msg_size, c->msg_size);
 	pthread_mutex_unlock(&r->lock);
 	sem_post(&r->empty);
 }
@@ -363,7 +436,7 @@ ring_recv(struct chan *c, void *buf)
 static void
 ring_close(struct chan *c)
 {
-	munmap(c->ring, sizeof(*c->ring) + CAPACITY * c->msg_size);
+	munmap(c->ring, sizeof(*c->ring) + capacity * c->msg_size);
 }
 
 #ifdef HAVE_BOOST_IPC
@@ -378,7 +451,7 @@ static void
 boost_open(struct chan *c)
 {
 	unique_name(c, "");
-	if ((c->boost = bench_boost_create(c->name, CAPACITY, c->msg_size)) == NULL)
+	if ((c->boost = bench_boost_create(c->name, capacity, c->msg_size)) == NULL)
 		die("boost message_queue");
 }
 
@@ -413,13 +486,17 @@ boost_close(struct chan *c)
 
 
 static const struct transport transports[] = {
-	{ "mproc", mp_open, NULL, mp_send, mp_recv, mp_close },
-	{ "posix-mq", mq_open_chan, NULL, mq_send_chan, mq_recv_chan, mq_close_chan },
-	{ "sysv-msg", sysv_open, NULL, sysv_send, sysv_recv, sysv_close },
-	{ "pipe", pipe_open, NULL, pipe_send, pipe_recv, pipe_close },
-	{ "sem-ring", ring_open, NULL, ring_send, ring_recv, ring_close },
+	{ "mproc", NULL, NULL, mp_open, NULL, mp_send, mp_recv, mp_close },
+	{ "posix-mq", mq_max_msg, "fs.mqueue.msgsize_max",
+	  mq_open_chan, NULL, mq_send_chan, mq_recv_chan, mq_close_chan },
+	{ "sysv-msg", sysv_max_msg, "kernel.msgmax, kernel.msgmnb",
+	  sysv_open, NULL, sysv_send, sysv_recv, sysv_close },
+	{ "pipe", NULL, NULL, pipe_open, NULL, pipe_send, pipe_recv, pipe_close },
+	{ "mproc-pipe", NULL, NULL, conn_open, NULL, conn_send, conn_recv, conn_close },
+	{ "sem-ring", NULL, NULL, ring_open, NULL, ring_send, ring_recv, ring_close },
 #ifdef HAVE_BOOST_IPC
-	{ "boost-ipc", boost_open, boost_attach, boost_send, boost_recv, boost_close },
+	{ "boost-ipc", NULL, NULL, boost_open, boost_attach, boost_send,
+	  boost_recv, boost_close },
 #endif
 };
 #define NTRANSPORTS ((int)(sizeof(transports) / sizeof(transports[0])))
@@ -481,7 +558,7 @@ spawn(const int gun[2], void (*fn)(struct chan *, uint64_t), struct chan *c,
 static void
 produce(struct chan *c, uint64_t n)
 {
-	uint64_t msg[4096 / 8] = { 0 };
+	static uint64_t msg[MSG_MAX / 8];
 
 	for (uint64_t i = 0; i < n; i++) {
 		msg[0] = i;
@@ -492,7 +569,7 @@ produce(struct chan *c, uint64_t n)
 static void
 consume(struct chan *c, uint64_t unused)
 {
-	uint64_t msg[4096 / 8];
+	static uint64_t msg[MSG_MAX / 8];
 
 	(void)unused;
 	do
@@ -504,7 +581,7 @@ consume(struct chan *c, uint64_t unused)
 static double
 throughput(const struct transport *t, size_t msg_size, int np, int nc, uint64_t n)
 {
-	uint64_t stop[4096 / 8] = { STOP };
+	static uint64_t stop[MSG_MAX / 8] = { STOP };
 	struct chan c;
 	pid_t pids[8];
 	int gun[2];
@@ -724,22 +801,113 @@ struct workload {
 	uint64_t msgs;
 };
 
-static void
-report_throughput(const struct workload *w, int rounds, uint64_t scale)
+static bool
+carries(const struct transport *t, size_t msg_size)
 {
-	double rate[NTRANSPORTS][MAX_ROUNDS], med[NTRANSPORTS];
+	return t->max_msg == NULL || msg_size <= t->max_msg();
+}
+
+static void
+report_skip(const struct transport *t, size_t msg_size)
+{
+	printf("# skipped %s at %zu B: it carries at most %zu B here (%s)\n",
+	       t->name, msg_size, t->max_msg(), t->limit);
+}
+
+/* Each transport's median messages per second over interleaved rounds
+ * of w; 0 for one that cannot carry w's messages. */
+static void
+median_throughput(const struct workload *w, int rounds, uint64_t scale,
+		  double med[NTRANSPORTS])
+{
+	double rate[NTRANSPORTS][MAX_ROUNDS];
 
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < NTRANSPORTS; i++)
-			rate[i][r] = throughput(&transports[i], w->msg_size, w->np,
-						w->nc, w->msgs * scale / 10);
+			rate[i][r] = !carries(&transports[i], w->msg_size) ? 0 :
+				throughput(&transports[i], w->msg_size, w->np,
+					   w->nc, w->msgs * scale / 10);
 	for (int i = 0; i < NTRANSPORTS; i++)
 		med[i] = median(rate[i], rounds);
+}
+
+static void
+report_throughput(const struct workload *w, int rounds, uint64_t scale)
+{
+	double med[NTRANSPORTS];
+
+	median_throughput(w, rounds, scale, med);
 	for (int i = 1; i < NTRANSPORTS; i++)
-		printf("%-5s %-10s %10.3f M/s %10.3f M/s %8.1fx\n", w->name,
-		       transports[i].name, med[i] / 1e6, med[0] / 1e6,
-		       med[0] / med[i]);
+		if (med[i] == 0)
+			report_skip(&transports[i], w->msg_size);
+		else
+			printf("%-5s %-10s %10.3f M/s %10.3f M/s %8.1fx\n", w->name,
+			       transports[i].name, med[i] / 1e6, med[0] / 1e6,
+			       med[0] / med[i]);
 	fflush(stdout);
+}
+
+/* --- size sweep ---------------------------------------------------------- */
+
+#define MAX_SIZES   16
+#define SWEEP_BYTES (128 << 20)	/* what a transport moves per size and round */
+
+/* -z: comma-separated byte counts, K for KiB; the count, or -1. */
+static int
+parse_sizes(const char *list, size_t sizes[MAX_SIZES])
+{
+	int n = 0;
+
+	for (const char *p = list; *p != '\0'; n++) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (*end == 'K')
+			v *= 1024, end++;
+		if (end == p || (*end != ',' && *end != '\0') || n == MAX_SIZES ||
+		    v < MSG_MIN || v > MSG_MAX)
+			return -1;
+		sizes[n] = v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* As many messages as move SWEEP_BYTES, within the bounds that keep a
+ * round of small messages short and one of large messages measurable. */
+static uint64_t
+sweep_msgs(size_t msg_size)
+{
+	uint64_t n = SWEEP_BYTES / msg_size;
+
+	return n < 2000 ? 2000 : n > 200000 ? 200000 : n;
+}
+
+/* 1 producer -> 1 consumer at each size, in columns for plot.sh. */
+static void
+report_sweep(const size_t *sizes, int nsizes, int rounds, uint64_t scale)
+{
+	printf("# sweep: 1 producer -> 1 consumer process, medians of %d interleaved rounds\n"
+	       "# depth: posix-mq %ld messages; sysv-msg %zu bytes; pipe %ld bytes"
+	       " at most (fs.pipe-max-size); the others %u messages\n"
+	       "# MB = 10^6 bytes; mproc/this: how many times mproc is faster\n"
+	       "#%-11s %8s %12s %10s %10s\n", rounds, mq_capacity(),
+	       sysv_bytes(MSG_MAX), pipe_bytes(MSG_MAX), capacity,
+	       "transport", "bytes", "msgs/s", "MB/s", "mproc/this");
+	for (int s = 0; s < nsizes; s++) {
+		struct workload w = { "SWEEP", sizes[s], 1, 1, sweep_msgs(sizes[s]) };
+		double med[NTRANSPORTS];
+
+		median_throughput(&w, rounds, scale, med);
+		for (int i = 0; i < NTRANSPORTS; i++)
+			if (med[i] == 0)
+				report_skip(&transports[i], sizes[s]);
+			else
+				printf("%-12s %8zu %12.0f %10.1f %10.2f\n",
+				       transports[i].name, sizes[s], med[i],
+				       med[i] * (double)sizes[s] / 1e6, med[0] / med[i]);
+		fflush(stdout);
+	}
 }
 
 static void
@@ -788,11 +956,14 @@ main(int argc, char **argv)
 		{ "MP4", 64, 4, 4, 200000 },
 	};
 	const char *only = "T64,T4K,MP2,MP4,LAT,ZC";
-	int rounds = 5, opt;
+	size_t sizes[MAX_SIZES];
+	int rounds = 5, opt, nsizes = parse_sizes("16,64,256,1K,4K,16K,64K", sizes);
 	uint64_t scale = 10;	/* tenths of the default message counts */
 
-	while ((opt = getopt(argc, argv, "pr:s:w:")) != -1) {
-		if (opt == 'p')
+	while ((opt = getopt(argc, argv, "c:pr:s:w:z:")) != -1) {
+		if (opt == 'c')
+			capacity = (unsigned)atoi(optarg);
+		else if (opt == 'p')
 			pin_latency = true;
 		else if (opt == 'r')
 			rounds = atoi(optarg);
@@ -800,21 +971,28 @@ main(int argc, char **argv)
 			scale = strtoull(optarg, NULL, 10);
 		else if (opt == 'w')
 			only = optarg;
-		else {
-			fprintf(stderr, "usage: %s [-p] [-r ROUNDS] [-s TENTHS] [-w T64,T4K,MP2,MP4,LAT,ZC]\n",
-				argv[0]);
+		else if (opt == 'z' && (nsizes = parse_sizes(optarg, sizes)) < 0) {
+			fprintf(stderr, "bench_queue: -z takes up to %d sizes of %d..%d bytes,"
+				" e.g. 64,1K,64K\n", MAX_SIZES, MSG_MIN, MSG_MAX);
+			return 2;
+		} else if (opt != 'z') {
+			fprintf(stderr, "usage: %s [-c SLOTS] [-p] [-r ROUNDS] [-s TENTHS]"
+				" [-w T64,T4K,MP2,MP4,LAT,ZC,SWEEP] [-z SIZES]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || scale < 1) {
-		fprintf(stderr, "bench_queue: 1 <= ROUNDS <= %d, TENTHS >= 1\n", MAX_ROUNDS);
+	if (rounds < 1 || rounds > MAX_ROUNDS || scale < 1 || capacity < 1 ||
+	    capacity > MAX_CAPACITY) {
+		fprintf(stderr, "bench_queue: 1 <= ROUNDS <= %d, TENTHS >= 1,"
+			" 1 <= SLOTS <= %d\n", MAX_ROUNDS, MAX_CAPACITY);
 		return 2;
 	}
 	printf("# medians of %d interleaved rounds; ratio: how many times mproc is better\n"
-	       "# capacity %d messages; posix-mq %ld (fs.mqueue.msg_max); sysv-msg %zu"
+	       "# capacity %u messages; posix-mq %ld (fs.mqueue.msg_max); sysv-msg %zu"
 	       " bytes at 64 B, %zu at 4 KiB (kernel.msgmnb)\n",
-	       rounds, CAPACITY, mq_capacity(), sysv_bytes(64), sysv_bytes(4096));
-	printf("%-5s %-10s %14s %14s %9s\n", "load", "peer", "peer", "mproc", "ratio");
+	       rounds, capacity, mq_capacity(), sysv_bytes(64), sysv_bytes(4096));
+	if (strcmp(only, "SWEEP") != 0)		/* a sweep alone: columns only */
+		printf("%-5s %-10s %14s %14s %9s\n", "load", "peer", "peer", "mproc", "ratio");
 	fflush(stdout);
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
 		if (strstr(only, workloads[i].name) != NULL)
@@ -825,5 +1003,7 @@ main(int argc, char **argv)
 		printf("%-5s %-10s %14s %14s %9s\n", "", "", "copying", "zero-copy", "");
 		report_zero_copy(rounds, scale);
 	}
+	if (strstr(only, "SWEEP") != NULL)
+		report_sweep(sizes, nsizes, rounds, scale);
 	return 0;
 }
