@@ -51,6 +51,8 @@
 
 #include <mproc.h>
 
+#include "util.h"
+
 #define MAX_CAPACITY 1024
 #define MSG_MIN	 8		/* a message carries its 8-byte stamp */
 #define MSG_MAX	 (64 * 1024)	/* the largest message a workload sends */
@@ -63,15 +65,6 @@ die(const char *what)
 {
 	perror(what);
 	exit(2);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *
@@ -593,7 +586,7 @@ throughput(const struct transport *t, size_t msg_size, int np, int nc, uint64_t 
 	for (int i = 0; i < np + nc; i++)
 		pids[i] = spawn(gun, i < np ? produce : consume, &c, n / np);
 	close(gun[0]);
-	t0 = now_s();
+	t0 = bench_now();
 	close(gun[1]);			/* go */
 	for (int i = 0; i < np; i++)
 		reap(pids[i]);
@@ -601,7 +594,7 @@ throughput(const struct transport *t, size_t msg_size, int np, int nc, uint64_t 
 		t->send(&c, stop);
 	for (int i = np; i < np + nc; i++)
 		reap(pids[i]);
-	t1 = now_s();
+	t1 = bench_now();
 	t->close(&c);
 	return (double)(n / np * np) / (t1 - t0);
 }
@@ -618,14 +611,6 @@ echo(struct chan *pair, uint64_t unused)
 			return;
 		pair[1].t->send(&pair[1], msg);
 	}
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /*
@@ -682,13 +667,13 @@ latency(const struct transport *t, uint64_t n, double *p50, double *p99)
 	if (pin_latency)
 		pin_to(0, &mask);
 	for (uint64_t i = 0; i < n + n / 10; i++) {	/* the first n/10 warm up */
-		double t0 = now_s();
+		double t0 = bench_now();
 
 		msg[0] = i;
 		t->send(&pair[0], msg);
 		t->recv(&pair[1], msg);
 		if (i >= n / 10)
-			lat[i - n / 10] = (now_s() - t0) * 1e6;
+			lat[i - n / 10] = (bench_now() - t0) * 1e6;
 	}
 	msg[0] = STOP;
 	t->send(&pair[0], msg);
@@ -697,7 +682,7 @@ latency(const struct transport *t, uint64_t n, double *p50, double *p99)
 	reap(pid);
 	t->close(&pair[0]);
 	t->close(&pair[1]);
-	qsort(lat, n, sizeof(double), cmp_double);
+	bench_sort(lat, n);
 	*p50 = lat[n / 2];
 	*p99 = lat[n * 99 / 100];
 	free(lat);
@@ -774,11 +759,11 @@ zero_copy(bool zc, uint64_t n)
 	p = spawn(gun, zc ? zc_produce_in_place : zc_produce_copying, &c, n);
 	q = spawn(gun, zc ? zc_consume_in_place : zc_consume_copying, &c, 0);
 	close(gun[0]);
-	t0 = now_s();
+	t0 = bench_now();
 	close(gun[1]);
 	reap(p);
 	reap(q);
-	t1 = now_s();
+	t1 = bench_now();
 	mp_close(&c);
 	return (double)n / (t1 - t0);
 }
@@ -786,13 +771,6 @@ zero_copy(bool zc, uint64_t n)
 /* --- report ------------------------------------------------------------- */
 
 #define MAX_ROUNDS 15
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return v[n / 2];
-}
 
 struct workload {
 	const char *name;
@@ -828,7 +806,7 @@ median_throughput(const struct workload *w, int rounds, uint64_t scale,
 				throughput(&transports[i], w->msg_size, w->np,
 					   w->nc, w->msgs * scale / 10);
 	for (int i = 0; i < NTRANSPORTS; i++)
-		med[i] = median(rate[i], rounds);
+		med[i] = bench_median(rate[i], rounds);
 }
 
 static void
@@ -920,8 +898,8 @@ report_latency(int rounds, uint64_t scale)
 		for (int i = 0; i < NTRANSPORTS; i++)
 			latency(&transports[i], 20000 * scale / 10, &p50[i][r], &p99[i][r]);
 	for (int i = 0; i < NTRANSPORTS; i++) {
-		m50[i] = median(p50[i], rounds);
-		m99[i] = median(p99[i], rounds);
+		m50[i] = bench_median(p50[i], rounds);
+		m99[i] = bench_median(p99[i], rounds);
 	}
 	for (int i = 1; i < NTRANSPORTS; i++) {
 		printf("LAT50 %-10s %10.2f us  %10.2f us  %8.1fx\n", transports[i].name,
@@ -940,8 +918,8 @@ report_zero_copy(int rounds, uint64_t scale)
 		copy[r] = zero_copy(false, 20000 * scale / 10);
 		zc[r] = zero_copy(true, 20000 * scale / 10);
 	}
-	mz = median(zc, rounds);
-	mc = median(copy, rounds);
+	mz = bench_median(zc, rounds);
+	mc = bench_median(copy, rounds);
 	printf("ZC64K %-10s %10.3f M/s %10.3f M/s %8.1fx\n", "put/get",
 	       mc / 1e6, mz / 1e6, mz / mc);
 }

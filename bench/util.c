@@ -21,9 +21,15 @@ by_value(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+void
+bench_sort(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), by_value);
+}
+
 double
 bench_median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), by_value);
+	bench_sort(v, (size_t)n);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

@@ -7,8 +7,13 @@
 #ifndef MPROC_BENCH_UTIL_H
 #define MPROC_BENCH_UTIL_H
 
+#include <stddef.h>
+
 /* CLOCK_MONOTONIC now, in seconds. */
 double bench_now(void);
+
+/* Sorts v[0..n-1] in increasing order (for percentiles). */
+void bench_sort(double *v, size_t n);
 
 /* The median of v[0..n-1] (n >= 1); sorts v in place. */
 double bench_median(double *v, int n);
