@@ -16,8 +16,15 @@ mproc__futex_wait(int32_t *word, int32_t expected,
 	/*
 	 * FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
 	 * retry after EINTR or a spurious wake never stretches the wait.
+	 * A forever wait passes the farthest deadline rather than none: the
+	 * kernel silently restarts an untimed wait after a handler installed
+	 * with SA_RESTART, but fails a timed one with EINTR, as every
+	 * blocking call of the API must.
 	 */
-	if (futex(word, FUTEX_WAIT_BITSET, expected, mproc__deadline_abs(d),
+	static const struct timespec far_future = { (time_t)1 << 40, 0 };
+	const struct timespec *at = mproc__deadline_abs(d);
+
+	if (futex(word, FUTEX_WAIT_BITSET, expected, at ? at : &far_future,
 		  NULL, FUTEX_BITSET_MATCH_ANY) == 0)
 		return 0;
 	/*

@@ -31,7 +31,8 @@
  * Sleeps while *word == expected, until woken or the deadline passes.
  * Returns 0 when woken or when *word had already changed (the caller
  * re-checks its condition either way), -ETIMEDOUT once the deadline has
- * passed (at once for timeout 0), -EINTR when a signal handler ran.
+ * passed (at once for timeout 0), -EINTR when a signal handler ran
+ * (even one installed with SA_RESTART).
  */
 int mproc__futex_wait(int32_t *word, int32_t expected,
 		      const struct mproc__deadline *d);

@@ -598,11 +598,12 @@ on_signal(int sig)
 	(void)sig;
 }
 
-/* Signals a thread (SIGUSR1, a handler without SA_RESTART) every 50 ms
- * until stopped, so a wait is interrupted however late it begins. */
+/* Signals a thread (SIGUSR1, a handler with sa_flags) every 50 ms until
+ * stopped, so a wait is interrupted however late it begins. */
 struct nagger {
 	pthread_t target, thread;
 	int stop;
+	int sa_flags;		/* 0, or SA_RESTART */
 	struct sigaction old;
 };
 
@@ -621,7 +622,7 @@ nag(void *arg)
 static void
 nag_start(struct nagger *n)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = n->sa_flags };
 
 	sigemptyset(&sa.sa_mask);
 	n->target = pthread_self();
@@ -639,18 +640,32 @@ nag_stop(struct nagger *n)
 }
 
 static void
-test_result_get_interrupted_by_handler_fails_eintr(void **state)
+result_get_interrupted(int sa_flags, int timeout_ms)
 {
-	struct nagger n;
+	struct nagger n = { .sa_flags = sa_flags };
 	mproc_pool *p = pool_new(1, 0);
 	mproc_result *r = submit_int(p, task_sleep, 3000);
 
-	(void)state;
 	nag_start(&n);
-	assert_get_fails(r, 10000, EINTR);
+	assert_get_fails(r, timeout_ms, EINTR);
 	nag_stop(&n);
 	mproc_result_free(r);		/* pending: detached */
 	mproc_pool_free(p);
+}
+
+static void
+test_result_get_interrupted_by_handler_fails_eintr(void **state)
+{
+	(void)state;
+	result_get_interrupted(0, 10000);
+}
+
+/* SA_RESTART does not make a waiting call go on: API.md asks for EINTR. */
+static void
+test_result_get_forever_interrupted_by_sa_restart_handler_fails_eintr(void **state)
+{
+	(void)state;
+	result_get_interrupted(SA_RESTART, MPROC_FOREVER);
 }
 
 static void
@@ -844,7 +859,7 @@ test_pool_map_many_items_with_crashes_runs_each_exactly_once(void **state)
 static void
 test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
 {
-	struct nagger n;
+	struct nagger n = { .sa_flags = 0 };
 	mproc_pool *p = pool_new(2, 0);
 	int args[4] = { 400, 400, 400, 400 }, out[4];
 
@@ -1224,6 +1239,7 @@ main(void)
 		T(test_result_get_pending_times_out_eagain_then_etimedout),
 		T(test_result_get_small_buffer_fails_emsgsize_and_result_stays),
 		T(test_result_get_interrupted_by_handler_fails_eintr),
+		T(test_result_get_forever_interrupted_by_sa_restart_handler_fails_eintr),
 		T(test_result_get_bad_arguments_fail_einval),
 		T(test_result_get_from_three_threads_wakes_them_all),
 		T(test_result_free_pending_task_still_runs_once),
