@@ -45,7 +45,7 @@ take_submissions(struct manager *m)
 	mproc_pool *p = m->p;
 
 	pthread_mutex_lock(&p->lock);
-	pool__list_prepend(&p->queue, &m->queue);	/* ours go first */
+	mproc__pool_list_prepend(&p->queue, &m->queue);	/* ours go first */
 	m->queue = p->queue;
 	p->queue = (struct task_list){ NULL, NULL, 0 };
 	m->closed = p->closed;
@@ -58,7 +58,7 @@ static void
 worker_broken(struct pool_worker *w)
 {
 	w->broken = true;
-	pool__worker_kill(w);
+	mproc__pool_worker_kill(w);
 }
 
 /* Copies one result frame's bytes into r (under the lock). */
@@ -108,8 +108,8 @@ collect(struct manager *m, struct pool_worker *w)
 		ring_read(w->results, size, head, &rf, sizeof(rf));
 		if (!frame_valid(m->p, &rf, r, used))
 			break;
-		pool__list_pop(&w->open);
-		pool__complete_locked(m->p, r, rf.err ? rf.err :
+		mproc__pool_list_pop(&w->open);
+		mproc__pool_complete_locked(m->p, r, rf.err ? rf.err :
 			-take_result_bytes(w, r, head + sizeof(rf), rf.len));
 		head += sizeof(rf) + rf.len;
 		used -= sizeof(rf) + rf.len;
@@ -157,7 +157,7 @@ assign(struct manager *m, struct pool_worker *w, struct mproc_result *r)
 	ring_write(w->tasks, size, w->task_tail + sizeof(tf), r->arg, tf.len);
 	w->task_tail += need;
 	r->task_end = w->task_tail;
-	pool__list_push(&w->open, pool__list_pop(&m->queue));
+	mproc__pool_list_push(&w->open, mproc__pool_list_pop(&m->queue));
 	w->assigned++;
 	m->open++;
 	return true;
@@ -251,18 +251,18 @@ settle_open(struct manager *m, struct pool_worker *w)
 	sane = w->task_tail - head <= w->task_tail - first_start(w);
 	fail_first = !sane || (head == 0 && first_start(w) == 0);
 	pthread_mutex_lock(&m->p->lock);
-	while ((r = pool__list_pop(&w->open)) != NULL) {
+	while ((r = mproc__pool_list_pop(&w->open)) != NULL) {
 		bool consumed = sane && (int32_t)(head - r->task_end) >= 0;
 
 		m->open--;
 		if (consumed || fail_first)
-			pool__complete_locked(m->p, r, ECHILD);
+			mproc__pool_complete_locked(m->p, r, ECHILD);
 		else
-			pool__list_push(&requeue, r);
+			mproc__pool_list_push(&requeue, r);
 		fail_first = false;
 	}
 	pthread_mutex_unlock(&m->p->lock);
-	pool__list_prepend(&m->queue, &requeue);
+	mproc__pool_list_prepend(&m->queue, &requeue);
 }
 
 /* True while the pool still needs workers. */
@@ -283,8 +283,8 @@ now_ms(void)
 static void
 start_worker(struct manager *m, struct pool_worker *w)
 {
-	if (pool__worker_start(m->p, w) == 0)
-		m->fds[1 + (w - m->p->workers)].fd = pool__worker_fd(w);
+	if (mproc__pool_worker_start(m->p, w) == 0)
+		m->fds[1 + (w - m->p->workers)].fd = mproc__pool_worker_fd(w);
 	else
 		w->respawn_ms = now_ms() + RESPAWN_PAUSE_MS;
 }
@@ -296,7 +296,7 @@ worker_ended(struct manager *m, struct pool_worker *w)
 	bool began = uatomic_read(&w->tasks->head) != 0;
 
 	collect(m, w);
-	pool__worker_reap(w);
+	mproc__pool_worker_reap(w);
 	m->fds[1 + (w - m->p->workers)].fd = -1;
 	settle_open(m, w);
 	w->respawn_ms = began ? 0 : now_ms() + RESPAWN_PAUSE_MS;
@@ -355,7 +355,7 @@ wait_events(struct manager *m)
 	uint64_t bell;
 
 	uatomic_set(&p->shared->mgr_sleeping, 1);
-	cmm_smp_mb();	/* [M1] pairs with [N1] in pool__doorbell() */
+	cmm_smp_mb();	/* [M1] pairs with [N1] in mproc__pool_doorbell() */
 	if (!work_visible(m))
 		timeout = sleep_timeout(m);
 	/* Even when busy, poll (without sleeping) for workers that died. */
@@ -378,19 +378,19 @@ cancel_all(struct manager *m)
 
 	for (int i = 0; i < p->nworkers; i++)
 		if (p->workers[i].proc != NULL)
-			pool__worker_kill(&p->workers[i]);
+			mproc__pool_worker_kill(&p->workers[i]);
 	for (int i = 0; i < p->nworkers; i++) {
 		struct pool_worker *w = &p->workers[i];
 
 		if (w->proc != NULL)
-			pool__worker_reap(w);
-		pool__list_prepend(&m->queue, &w->open);
+			mproc__pool_worker_reap(w);
+		mproc__pool_list_prepend(&m->queue, &w->open);
 		w->open = (struct task_list){ NULL, NULL, 0 };
 	}
 	take_submissions(m);
 	pthread_mutex_lock(&p->lock);
-	while ((r = pool__list_pop(&m->queue)) != NULL)
-		pool__complete_locked(p, r, ECANCELED);
+	while ((r = mproc__pool_list_pop(&m->queue)) != NULL)
+		mproc__pool_complete_locked(p, r, ECANCELED);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -428,20 +428,20 @@ start_all(mproc_pool *p)
 	int rc = 0;
 
 	for (int i = 0; i < p->nworkers && rc == 0; i++)
-		rc = pool__worker_start(p, &p->workers[i]);
+		rc = mproc__pool_worker_start(p, &p->workers[i]);
 	if (rc == 0)
 		return 0;
 	for (int i = 0; i < p->nworkers; i++)
 		if (p->workers[i].proc != NULL)
-			pool__worker_kill(&p->workers[i]);
+			mproc__pool_worker_kill(&p->workers[i]);
 	for (int i = 0; i < p->nworkers; i++)
 		if (p->workers[i].proc != NULL)
-			pool__worker_reap(&p->workers[i]);
+			mproc__pool_worker_reap(&p->workers[i]);
 	return rc;
 }
 
 void *
-pool__manager_main(void *arg)
+mproc__pool_manager_main(void *arg)
 {
 	struct manager m = { .p = arg };
 	mproc_pool *p = m.p;
@@ -457,7 +457,7 @@ pool__manager_main(void *arg)
 	m.fds[0] = (struct pollfd){ .fd = p->doorbell, .events = POLLIN };
 	for (int i = 0; i < p->nworkers; i++)
 		m.fds[1 + i] = (struct pollfd){
-			.fd = pool__worker_fd(&p->workers[i]), .events = POLLIN,
+			.fd = mproc__pool_worker_fd(&p->workers[i]), .events = POLLIN,
 		};
 	while (manage(&m))
 		;

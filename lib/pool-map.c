@@ -16,7 +16,7 @@ static void
 batch_free(struct pool_batch *b)
 {
 	for (size_t i = 0; i < b->n; i++)
-		pool__result_data_free(&b->items[i]);
+		mproc__pool_result_data_free(&b->items[i]);
 	free(b->items);
 	free(b->args);
 	free(b);
@@ -60,15 +60,15 @@ batch_submit(mproc_pool *p, struct pool_batch *b)
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		b->items[i].id = ++p->next_id;
-		pool__list_push(&p->queue, &b->items[i]);
+		mproc__pool_list_push(&p->queue, &b->items[i]);
 	}
 	pthread_mutex_unlock(&p->lock);
-	pool__doorbell(p);
+	mproc__pool_doorbell(p);
 	return 0;
 }
 
 void
-pool__batch_complete_locked(struct pool_batch *b)
+mproc__pool_batch_complete_locked(struct pool_batch *b)
 {
 	/*
 	 * [D2] The item's err, len and data before left: uatomic_sub_return

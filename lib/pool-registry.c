@@ -60,7 +60,7 @@ pools_init(void)
 }
 
 int
-pool__registry_add(mproc_pool *p)
+mproc__pool_registry_add(mproc_pool *p)
 {
 	pthread_once(&pools_once, pools_init);
 	if (pools_init_error < 0)
@@ -74,7 +74,7 @@ pool__registry_add(mproc_pool *p)
 }
 
 void
-pool__registry_remove(mproc_pool *p)
+mproc__pool_registry_remove(mproc_pool *p)
 {
 	pthread_mutex_lock(&pools_mutex);
 	for (mproc_pool **pp = &pools; p->registered && *pp != NULL;

@@ -102,7 +102,7 @@ worker_put(mproc_pool *p, struct pool_worker *w, uint32_t *tail,
 	ring_write(w->results, size, *tail + sizeof(*rf), out, rf->len);
 	*tail += sizeof(*rf) + rf->len;
 	ring_publish(w->results, *tail);
-	pool__doorbell(p);
+	mproc__pool_doorbell(p);
 }
 
 /*
@@ -151,7 +151,7 @@ worker_main(void *argp)
 }
 
 int
-pool__worker_start(mproc_pool *p, struct pool_worker *w)
+mproc__pool_worker_start(mproc_pool *p, struct pool_worker *w)
 {
 	char name[32];
 	mproc_process *proc;
@@ -178,14 +178,14 @@ pool__worker_start(mproc_pool *p, struct pool_worker *w)
 }
 
 void
-pool__worker_kill(struct pool_worker *w)
+mproc__pool_worker_kill(struct pool_worker *w)
 {
 	mproc_process_kill(w->proc);
 	w->stopping = true;
 }
 
 void
-pool__worker_reap(struct pool_worker *w)
+mproc__pool_worker_reap(struct pool_worker *w)
 {
 	mproc_process_join(w->proc, MPROC_FOREVER);
 	mproc_process_free(w->proc);
@@ -193,7 +193,7 @@ pool__worker_reap(struct pool_worker *w)
 }
 
 int
-pool__worker_fd(const struct pool_worker *w)
+mproc__pool_worker_fd(const struct pool_worker *w)
 {
 	return mproc_process_fd(w->proc);
 }

@@ -25,7 +25,7 @@
 /* --- lists ---------------------------------------------------------- */
 
 void
-pool__list_push(struct task_list *l, struct mproc_result *r)
+mproc__pool_list_push(struct task_list *l, struct mproc_result *r)
 {
 	r->next = NULL;
 	if (l->tail != NULL)
@@ -37,7 +37,7 @@ pool__list_push(struct task_list *l, struct mproc_result *r)
 }
 
 struct mproc_result *
-pool__list_pop(struct task_list *l)
+mproc__pool_list_pop(struct task_list *l)
 {
 	struct mproc_result *r = l->head;
 
@@ -52,7 +52,7 @@ pool__list_pop(struct task_list *l)
 
 /* l becomes front followed by l; front is left as it was (do not reuse). */
 void
-pool__list_prepend(struct task_list *l, struct task_list *front)
+mproc__pool_list_prepend(struct task_list *l, struct task_list *front)
 {
 	if (front->head == NULL)
 		return;
@@ -85,7 +85,7 @@ live_unlink(mproc_pool *p, struct mproc_result *r)
 }
 
 void
-pool__result_data_free(struct mproc_result *r)
+mproc__pool_result_data_free(struct mproc_result *r)
 {
 	if (r->data != r->small)
 		free(r->data);
@@ -94,18 +94,18 @@ pool__result_data_free(struct mproc_result *r)
 static void
 result_destroy(struct mproc_result *r)
 {
-	pool__result_data_free(r);
+	mproc__pool_result_data_free(r);
 	free(r);
 }
 
 /* --- completion and wake-ups ------------------------------------------ */
 
 void
-pool__complete_locked(mproc_pool *p, struct mproc_result *r, int err)
+mproc__pool_complete_locked(mproc_pool *p, struct mproc_result *r, int err)
 {
 	r->err = err;
 	if (r->batch != NULL) {
-		pool__batch_complete_locked(r->batch);
+		mproc__pool_batch_complete_locked(r->batch);
 		return;
 	}
 	if (r->detached) {	/* the caller freed it already */
@@ -122,7 +122,7 @@ pool__complete_locked(mproc_pool *p, struct mproc_result *r, int err)
 }
 
 void
-pool__doorbell(mproc_pool *p)
+mproc__pool_doorbell(mproc_pool *p)
 {
 	uint64_t one = 1;
 
@@ -236,7 +236,7 @@ pool_release(mproc_pool *p)
  * Starts the manager with every signal blocked, so that signal handlers
  * run in the caller's threads (where a wait can report EINTR), never in
  * the manager; workers restore the caller's mask.  The manager forks the
- * first workers itself (see pool__manager_main) and reports how that
+ * first workers itself (see mproc__pool_manager_main) and reports how that
  * went in start_err.
  */
 static int
@@ -248,7 +248,7 @@ pool_start(mproc_pool *p)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &p->worker_sigmask);
-	rc = -pthread_create(&p->manager, NULL, pool__manager_main, p);
+	rc = -pthread_create(&p->manager, NULL, mproc__pool_manager_main, p);
 	pthread_sigmask(SIG_SETMASK, &p->worker_sigmask, NULL);
 	if (rc < 0)
 		return rc;
@@ -281,7 +281,7 @@ mproc_pool_create(const struct mproc_pool_attr *attr)
 		pool_release(p);
 		return fail_null(-rc);
 	}
-	rc = pool__registry_add(p);
+	rc = mproc__pool_registry_add(p);
 	if (rc < 0) {
 		mproc_pool_free(p);
 		return fail_null(-rc);
@@ -363,7 +363,7 @@ mproc_pool_free(mproc_pool *p)
 
 	if (p == NULL)
 		return;
-	pool__registry_remove(p);
+	mproc__pool_registry_remove(p);
 	if (!uatomic_read(&p->manager_done))
 		pool_stop(p, true);
 	manager_wait(p, false);
@@ -402,10 +402,10 @@ mproc_pool_submit(mproc_pool *p, mproc_task_fn fn, const void *arg, size_t len)
 		return fail_null(EPIPE);
 	}
 	r->id = ++p->next_id;
-	pool__list_push(&p->queue, r);
+	mproc__pool_list_push(&p->queue, r);
 	live_insert(p, r);
 	pthread_mutex_unlock(&p->lock);
-	pool__doorbell(p);
+	mproc__pool_doorbell(p);
 	return r;
 }
 
@@ -468,7 +468,7 @@ mproc_result_free(mproc_result *r)
 	if (done)
 		live_unlink(p, r);
 	else
-		r->detached = true;	/* pool__complete_locked frees it */
+		r->detached = true;	/* mproc__pool_complete_locked frees it */
 	pthread_mutex_unlock(&p->lock);
 	if (done)
 		result_destroy(r);

@@ -24,7 +24,7 @@
  * worker writes in its channel is trusted: the manager checks every id
  * and length, and kills a worker that writes a malformed frame.
  *
- * Fork: only pool__worker_start() creates processes, and only the
+ * Fork: only mproc__pool_worker_start() creates processes, and only the
  * manager thread calls it, the first workers included: PR_SET_PDEATHSIG
  * (daemonic children) fires when the forking *thread* ends, and the
  * manager outlives its workers.  The worker table and channels change
@@ -200,37 +200,37 @@ struct mproc_pool {
 };
 
 /* Tasks lists (pool.c). */
-void pool__list_push(struct task_list *l, struct mproc_result *r);
-struct mproc_result *pool__list_pop(struct task_list *l);
-void pool__list_prepend(struct task_list *l, struct task_list *front);
+void mproc__pool_list_push(struct task_list *l, struct mproc_result *r);
+struct mproc_result *mproc__pool_list_pop(struct task_list *l);
+void mproc__pool_list_prepend(struct task_list *l, struct task_list *front);
 
 /* Completes r with err (or 0) under the pool lock: publishes it, or frees
  * it when the caller has already freed it (pool.c). */
-void pool__complete_locked(mproc_pool *p, struct mproc_result *r, int err);
+void mproc__pool_complete_locked(mproc_pool *p, struct mproc_result *r, int err);
 
-/* A map item's part of pool__complete_locked() (pool-map.c). */
-void pool__batch_complete_locked(struct pool_batch *b);
+/* A map item's part of mproc__pool_complete_locked() (pool-map.c). */
+void mproc__pool_batch_complete_locked(struct pool_batch *b);
 
 /* Frees r's result bytes (pool.c). */
-void pool__result_data_free(struct mproc_result *r);
+void mproc__pool_result_data_free(struct mproc_result *r);
 
 /* Rings the manager's doorbell if it sleeps (pool.c); any process. */
-void pool__doorbell(mproc_pool *p);
+void mproc__pool_doorbell(mproc_pool *p);
 
 /* The pools to terminate at exit (pool-registry.c).  add: 0 or -errno;
  * remove: safe on a pool not (or no longer) registered. */
-int pool__registry_add(mproc_pool *p);
-void pool__registry_remove(mproc_pool *p);
+int mproc__pool_registry_add(mproc_pool *p);
+void mproc__pool_registry_remove(mproc_pool *p);
 
 /* The manager thread (pool-manager.c). */
-void *pool__manager_main(void *arg);
+void *mproc__pool_manager_main(void *arg);
 
 /* Worker processes (pool-worker.c): the only place that creates them.
  * start: 0 or -errno; kill: SIGKILL, returns at once; reap: waits for the
  * (dead or dying) process and frees it; fd: a pidfd. */
-int pool__worker_start(mproc_pool *p, struct pool_worker *w);
-void pool__worker_kill(struct pool_worker *w);
-void pool__worker_reap(struct pool_worker *w);
-int pool__worker_fd(const struct pool_worker *w);
+int mproc__pool_worker_start(mproc_pool *p, struct pool_worker *w);
+void mproc__pool_worker_kill(struct pool_worker *w);
+void mproc__pool_worker_reap(struct pool_worker *w);
+int mproc__pool_worker_fd(const struct pool_worker *w);
 
 #endif /* MPROC_POOL_INTERNAL_H */
