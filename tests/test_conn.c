@@ -1239,40 +1239,22 @@ test_pipe_signals_during_big_messages_nothing_torn_lost_or_doubled(void **state)
 	assert_int_equal(mproc_conn_close(r.tx), 0);
 }
 
-/*
- * Signals the parent ten times, 50 ms apart: one signal could land just
- * before the parent's wait begins and run its handler without
- * interrupting anything, as with any blocking call.
- */
-static int
-signal_parent_repeatedly(void *arg)
-{
-	struct timespec pause = { 0, 50000000 };
-
-	(void)arg;
-	for (int i = 0; i < 10; i++) {
-		nanosleep(&pause, NULL);
-		kill(getppid(), SIGUSR1);
-	}
-	return 0;
-}
-
 static void
 test_conn_recv_blocked_signal_handler_fails_eintr(void **state)
 {
+	struct test_nagger n;
 	struct ends e;
 	char buf[8];
-	pid_t pid;
+	int err;
 
 	(void)state;
 	test_deadline(DEADLINE_S);
-	catch_sigusr1();
 	assert_int_equal(mproc_pipe(&e.a, &e.b, true), 0);
-	pid = spawn(signal_parent_repeatedly, NULL);
+	assert_int_equal(test_nag_start(&n, 0), 0);
 	assert_int_equal(mproc_conn_recv(e.a, buf, sizeof(buf), MPROC_FOREVER), -1);
-	assert_int_equal(errno, EINTR);
-	assert_child_ok(pid);
-	ignore_sigusr1();
+	err = errno;
+	test_nag_stop(&n);
+	assert_int_equal(err, EINTR);
 	/* Nothing was consumed: the stream still works. */
 	assert_int_equal(mproc_conn_send(e.b, "ok", 2), 0);
 	assert_int_equal(mproc_conn_recv(e.a, buf, sizeof(buf), 0), 2);

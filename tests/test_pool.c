@@ -593,62 +593,15 @@ test_result_get_small_buffer_fails_emsgsize_and_result_stays(void **state)
 }
 
 static void
-on_signal(int sig)
-{
-	(void)sig;
-}
-
-/* Signals a thread (SIGUSR1, a handler with sa_flags) every 50 ms until
- * stopped, so a wait is interrupted however late it begins. */
-struct nagger {
-	pthread_t target, thread;
-	int stop;
-	int sa_flags;		/* 0, or SA_RESTART */
-	struct sigaction old;
-};
-
-static void *
-nag(void *arg)
-{
-	struct nagger *n = arg;
-
-	while (!__atomic_load_n(&n->stop, __ATOMIC_SEQ_CST)) {
-		usleep(50 * 1000);
-		pthread_kill(n->target, SIGUSR1);
-	}
-	return NULL;
-}
-
-static void
-nag_start(struct nagger *n)
-{
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = n->sa_flags };
-
-	sigemptyset(&sa.sa_mask);
-	n->target = pthread_self();
-	n->stop = 0;
-	assert_int_equal(sigaction(SIGUSR1, &sa, &n->old), 0);
-	assert_int_equal(pthread_create(&n->thread, NULL, nag, n), 0);
-}
-
-static void
-nag_stop(struct nagger *n)
-{
-	__atomic_store_n(&n->stop, 1, __ATOMIC_SEQ_CST);
-	pthread_join(n->thread, NULL);
-	sigaction(SIGUSR1, &n->old, NULL);
-}
-
-static void
 result_get_interrupted(int sa_flags, int timeout_ms)
 {
-	struct nagger n = { .sa_flags = sa_flags };
+	struct test_nagger n;
 	mproc_pool *p = pool_new(1, 0);
 	mproc_result *r = submit_int(p, task_sleep, 3000);
 
-	nag_start(&n);
+	assert_int_equal(test_nag_start(&n, sa_flags), 0);
 	assert_get_fails(r, timeout_ms, EINTR);
-	nag_stop(&n);
+	test_nag_stop(&n);
 	mproc_result_free(r);		/* pending: detached */
 	mproc_pool_free(p);
 }
@@ -859,16 +812,16 @@ test_pool_map_many_items_with_crashes_runs_each_exactly_once(void **state)
 static void
 test_pool_map_interrupted_fails_eintr_items_still_run(void **state)
 {
-	struct nagger n = { .sa_flags = 0 };
+	struct test_nagger n;
 	mproc_pool *p = pool_new(2, 0);
 	int args[4] = { 400, 400, 400, 400 }, out[4];
 
 	(void)state;
-	nag_start(&n);
+	assert_int_equal(test_nag_start(&n, 0), 0);
 	assert_int_equal(mproc_pool_map(p, task_sleep, args, sizeof(int), 4,
 					out, sizeof(int)), -1);
 	assert_int_equal(errno, EINTR);
-	nag_stop(&n);
+	test_nag_stop(&n);
 	assert_int_equal(mproc_pool_close(p), 0);
 	assert_int_equal(mproc_pool_join(p), 0);
 	assert_int_equal(sh->slept, 4);		/* all 4 still ran */

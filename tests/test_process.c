@@ -395,45 +395,20 @@ test_process_join_timeout_running_fails_etimedout(void **state)
 }
 
 static void
-on_sigusr1(int sig)
-{
-	(void)sig;
-}
-
-static int join_returned;
-
-/* Signals the joining thread every 100 ms until its join returns, so a
- * signal that lands before the join blocks cannot hang the test. */
-static void *
-send_sigusr1_until_join_returns(void *arg)
-{
-	while (!__atomic_load_n(&join_returned, __ATOMIC_ACQUIRE)) {
-		sleep_ms(100);
-		pthread_kill(*(pthread_t *)arg, SIGUSR1);
-	}
-	return NULL;
-}
-
-static void
 test_process_join_interrupted_by_handler_fails_eintr(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
-	pthread_t self = pthread_self(), thread;
+	struct test_nagger n;
 	mproc_process *p;
 	int rc, err;
 
 	(void)state;
-	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);	/* no SA_RESTART */
 	p = start(sleep_long, NULL, false);
-	assert_int_equal(pthread_create(&thread, NULL,
-					send_sigusr1_until_join_returns, &self), 0);
+	assert_int_equal(test_nag_start(&n, 0), 0);	/* no SA_RESTART */
 	rc = mproc_process_join(p, MPROC_FOREVER);
 	err = errno;
-	__atomic_store_n(&join_returned, 1, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_join(thread, NULL), 0);
+	test_nag_stop(&n);
 	assert_int_equal(rc, -1);
 	assert_int_equal(err, EINTR);
-	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
 	assert_int_equal(mproc_process_terminate(p), 0);
 	join_and_free(p, -SIGTERM);
 }

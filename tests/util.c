@@ -64,6 +64,46 @@ test_reap(pid_t pid, unsigned seconds)
 	}
 }
 
+static void
+on_nag(int sig)
+{
+	(void)sig;
+}
+
+static void *
+nag(void *arg)
+{
+	struct test_nagger *n = arg;
+	struct timespec pause = { 0, 50000000 };	/* 50 ms */
+
+	while (!__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE)) {
+		nanosleep(&pause, NULL);
+		pthread_kill(n->target, SIGUSR1);
+	}
+	return NULL;
+}
+
+int
+test_nag_start(struct test_nagger *n, int sa_flags)
+{
+	struct sigaction sa = { .sa_handler = on_nag, .sa_flags = sa_flags };
+
+	sigemptyset(&sa.sa_mask);
+	n->target = pthread_self();
+	n->stop = 0;
+	if (sigaction(SIGUSR1, &sa, &n->old) != 0)
+		return -1;
+	return pthread_create(&n->thread, NULL, nag, n) == 0 ? 0 : -1;
+}
+
+void
+test_nag_stop(struct test_nagger *n)
+{
+	__atomic_store_n(&n->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(n->thread, NULL);
+	sigaction(SIGUSR1, &n->old, NULL);
+}
+
 int
 test_no_children(void)
 {

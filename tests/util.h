@@ -9,6 +9,8 @@
 #ifndef MPROC_TEST_UTIL_H
 #define MPROC_TEST_UTIL_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +32,22 @@ int test_reap(pid_t pid, unsigned seconds);
 
 /* True when this process has no children left (none running, no zombie). */
 int test_no_children(void);
+
+/*
+ * Interrupts the calling thread's waits: installs a no-op SIGUSR1 handler
+ * (sa_flags 0 or SA_RESTART) and sends SIGUSR1 to this thread every 50 ms
+ * from a helper thread until test_nag_stop(), which restores the old
+ * handler.  Repeated, because one signal can land after a call decided
+ * to wait but before it entered the kernel: its handler runs and the call
+ * goes on waiting, as with any blocking call.
+ */
+struct test_nagger {
+	pthread_t target, thread;
+	int stop;
+	struct sigaction old;
+};
+int test_nag_start(struct test_nagger *n, int sa_flags);
+void test_nag_stop(struct test_nagger *n);
 
 /* Fills buf with a pattern derived from seed; test_check() verifies it. */
 void test_fill(void *buf, size_t len, uint64_t seed);
