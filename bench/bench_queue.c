@@ -433,12 +433,7 @@ ring_close(struct chan *c)
 }
 
 #ifdef HAVE_BOOST_IPC
-void *bench_boost_create(const char *name, unsigned capacity, size_t msg_size);
-void *bench_boost_open(const char *name);
-int bench_boost_send(void *q, const void *msg, size_t len);
-long bench_boost_recv(void *q, void *buf, size_t cap);
-void bench_boost_close(void *q);
-void bench_boost_remove(const char *name);
+#include "bench_queue_boost.h"
 
 static void
 boost_open(struct chan *c)
