@@ -68,8 +68,11 @@ wait_fd(int fd, short events, const struct mproc__deadline *d)
 }
 
 /*
- * No MSG_NOSIGNAL for pipes: block SIGPIPE in this thread around the
- * writes, and take back a SIGPIPE they raised.  If SIGPIPE was not
+ * No MSG_NOSIGNAL for pipes: unless SIGPIPE was ignored when the end was
+ * made (c->guard_sigpipe false, see conn.c), block it in this thread
+ * around the writes, and take back a SIGPIPE they raised.  That costs
+ * two system calls a message, as many again as the write: the price of
+ * not changing the process's signal state.  If SIGPIPE was not
  * blocked before, none could be pending for this thread (it would have
  * been delivered), so sigpending() is needed only when it was.
  */
@@ -195,7 +198,7 @@ mproc__frame_send(struct mproc_conn *c, const void *msg, size_t len, int fd)
 	bool started = false;
 	int rc;
 
-	if (c->kind != CONN_SOCKET)
+	if (c->guard_sigpipe)
 		sigpipe_block(&guard);
 	if (fd < 0) {
 		rc = write_iov(c, iov, 3, NULL, 0, &started);
@@ -206,7 +209,7 @@ mproc__frame_send(struct mproc_conn *c, const void *msg, size_t len, int fd)
 		if (rc == 0)
 			rc = write_iov(c, iov + 1, 2, &ctl, sizeof(ctl), &started);
 	}
-	if (c->kind != CONN_SOCKET)
+	if (c->guard_sigpipe)
 		sigpipe_restore(&guard, rc == -EPIPE);
 	if (rc < 0 && started)
 		mproc__stream_break(c->tx);	/* a torn frame is in the stream */

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -96,6 +97,22 @@ map_put(struct conn_map *m)
 		map_free(m);
 }
 
+/*
+ * True if SIGPIPE is ignored now.  A pipe or FIFO made then needs no
+ * guard around its writes (conn-frame.c): a write nobody reads fails
+ * with EPIPE and the kernel drops the signal.  Python's interpreter and
+ * most servers ignore SIGPIPE from the start; mproc_pipe(3) documents
+ * that such a process must keep it ignored while it sends.
+ */
+static bool
+sigpipe_ignored(void)
+{
+	struct sigaction sa;
+
+	return sigaction(SIGPIPE, NULL, &sa) == 0 &&
+	       !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN;
+}
+
 struct mproc_conn *
 mproc__conn_new(int fd, enum conn_kind kind)
 {
@@ -105,6 +122,7 @@ mproc__conn_new(int fd, enum conn_kind kind)
 		return NULL;
 	c->fd = fd;
 	c->kind = kind;
+	c->guard_sigpipe = kind != CONN_SOCKET && !sigpipe_ignored();
 	c->max_msg = MPROC_MSG_MAX_DEFAULT;
 	c->lock_fd = -1;
 	return c;

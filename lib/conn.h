@@ -95,6 +95,7 @@ struct mproc_conn {
 	int fd;
 	enum conn_kind kind;
 	bool nonblock;			/* fd is O_NONBLOCK: see conn-frame.c */
+	bool guard_sigpipe;		/* sends block SIGPIPE: see conn-frame.c */
 	size_t max_msg;
 	struct conn_stream *tx;		/* the stream we send on, or NULL */
 	struct conn_stream *rx;		/* the stream we receive from, or NULL */

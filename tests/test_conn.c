@@ -6,6 +6,8 @@
  * parent checks).  The raw frame tests write the wire format described
  * in lib/conn.h by hand, as a hostile or broken peer would.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -483,6 +485,37 @@ test_pipe_send_closed_peer_fails_epipe_without_sigpipe(void **state)
 	test_deadline(DEADLINE_S);
 	assert_child_ok(spawn(send_to_closed_pipe, NULL));
 	assert_child_ok(spawn(send_to_closed_pipe, (void *)1));
+}
+
+/*
+ * A Pipe made while SIGPIPE is ignored sends without the guard: EPIPE
+ * while SIGPIPE stays ignored, and (as mproc_pipe(3) warns) death by
+ * SIGPIPE once the process restores the default.
+ */
+static int
+send_unguarded_to_closed_pipe(void *arg)
+{
+	mproc_conn *a, *b;
+
+	(void)arg;
+	signal(SIGPIPE, SIG_IGN);
+	if (mproc_pipe(&a, &b, false) != 0)
+		return 2;
+	mproc_conn_close(a);
+	if (mproc_conn_send(b, "x", 1) != -1 || errno != EPIPE)
+		return 1;
+	signal(SIGPIPE, SIG_DFL);
+	mproc_conn_send(b, "x", 1);
+	return 3;			/* not reached: SIGPIPE */
+}
+
+static void
+test_pipe_made_with_sigpipe_ignored_sends_unguarded(void **state)
+{
+	(void)state;
+	test_deadline(DEADLINE_S);
+	assert_int_equal(test_reap(spawn(send_unguarded_to_closed_pipe, NULL),
+				   CHILD_S), 128 + SIGPIPE);
 }
 
 /* A reader takes part of a big message and goes: the sender, already
@@ -1379,6 +1412,7 @@ main(void)
 		cmocka_unit_test(test_fifo_recv_every_writer_closed_fails_epipe),
 		cmocka_unit_test(test_conn_max_msg_limits_send_emsgsize_and_recv_eproto),
 		cmocka_unit_test(test_pipe_send_closed_peer_fails_epipe_without_sigpipe),
+		cmocka_unit_test(test_pipe_made_with_sigpipe_ignored_sends_unguarded),
 		cmocka_unit_test(test_fifo_send_reader_gone_mid_message_fails_epipe),
 		cmocka_unit_test(test_pipe_header_announcing_a_tebibyte_fails_eproto_at_once),
 		cmocka_unit_test(test_pipe_bad_magic_fails_eproto),
