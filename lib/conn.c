@@ -141,6 +141,17 @@ pipe_takes_nowait(int rfd)
 	return preadv2(rfd, &iov, 1, -1, RWF_NOWAIT) < 0 && errno == EAGAIN;
 }
 
+/*
+ * A simplex Pipe asks for a pipe buffer of PIPE_BUFFER_BYTES, twice the
+ * kernel's default, so that a 64 KiB message and its frame fit whole:
+ * the sender then never sleeps half way through one, and the receiver
+ * reads it in one go (bench_conn: 64 KiB messages about 1.5x faster).
+ * Best effort: an unprivileged user over fs.pipe-user-pages-soft, or a
+ * lower fs.pipe-max-size, keeps the default.  The kernel counts those
+ * pages against the user's limit, as mproc_pipe(3) says.
+ */
+#define PIPE_BUFFER_BYTES (128 * 1024)
+
 /* The descriptors of a Pipe; *nonblock tells how conn-frame.c uses them. */
 static int
 pipe_fds(int fds[2], bool duplex, bool *nonblock)
@@ -151,6 +162,7 @@ pipe_fds(int fds[2], bool duplex, bool *nonblock)
 		       ? -errno : 0;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
+	(void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_BUFFER_BYTES);
 	if (pipe_takes_nowait(fds[0]))
 		return 0;
 	*nonblock = true;

@@ -518,6 +518,25 @@ test_pipe_made_with_sigpipe_ignored_sends_unguarded(void **state)
 				   CHILD_S), 128 + SIGPIPE);
 }
 
+/* A simplex Pipe's buffer holds a 64 KiB message whole: the send
+ * returns before anyone receives (lib/conn.c, PIPE_BUFFER_BYTES). */
+static void
+test_pipe_simplex_holds_64k_message_whole(void **state)
+{
+	static char out[65536], in[65536];
+	struct ends e;
+
+	(void)state;
+	test_deadline(DEADLINE_S);
+	test_fill(out, sizeof(out), 7);
+	assert_int_equal(mproc_pipe(&e.a, &e.b, false), 0);
+	assert_true(fcntl(mproc_conn_fd(e.b), F_GETPIPE_SZ) >= 128 * 1024);
+	assert_int_equal(mproc_conn_send(e.b, out, sizeof(out)), 0);
+	assert_int_equal(mproc_conn_recv(e.a, in, sizeof(in), 0), sizeof(in));
+	assert_memory_equal(in, out, sizeof(out));
+	close_ends(&e);
+}
+
 /* A reader takes part of a big message and goes: the sender, already
  * writing, gets EPIPE and no SIGPIPE. */
 static int
@@ -1413,6 +1432,7 @@ main(void)
 		cmocka_unit_test(test_conn_max_msg_limits_send_emsgsize_and_recv_eproto),
 		cmocka_unit_test(test_pipe_send_closed_peer_fails_epipe_without_sigpipe),
 		cmocka_unit_test(test_pipe_made_with_sigpipe_ignored_sends_unguarded),
+		cmocka_unit_test(test_pipe_simplex_holds_64k_message_whole),
 		cmocka_unit_test(test_fifo_send_reader_gone_mid_message_fails_epipe),
 		cmocka_unit_test(test_pipe_header_announcing_a_tebibyte_fails_eproto_at_once),
 		cmocka_unit_test(test_pipe_bad_magic_fails_eproto),
