@@ -14,7 +14,7 @@
  *       store that ends its turn: WRITING -> FULL or READING -> FREE(L+1).
  *       Before that store the slot is still owned; after it, the process
  *       holds nothing.
- *   (d) counters (qh_puts, qh_gets, qh_high_water) and the waiting
+ *   (d) counters (qh_tombs_freed, qh_high_water) and the waiting
  *       protocol (waiter counts, records, futex words) - see below.
  * So at any instant a process holds at most the slots it has claimed and
  * not yet handed on: one for put/get/reserve/acquire in progress, plus
@@ -53,7 +53,8 @@
  *     live owner could look dead.
  *
  * Counters (d) are not updated in the same atomic step as the slot, so a
- * process killed in that window leaves qh_puts or qh_gets one short (per
+ * consumer killed between freeing a tombstone and counting it leaves
+ * qh_tombs_freed one short, and stats one put and one get too many (per
  * killed process).  size and stats.depth are counted from the slots and
  * are always exact once the ring is quiet.  The waiter count used to
  * decide whether to wake (qh_*_waiters) is only ever an upper bound (it

@@ -47,7 +47,7 @@
 #include "shm.h"
 
 #define QH_MAGIC	0x6d70726f63517565ULL	/* "mprocQue" */
-#define QH_VERSION	1
+#define QH_VERSION	2
 #define QH_WAITERS	256	/* waiter records: blocked threads counted in stats */
 #define QH_LINE		CAA_CACHE_LINE_SIZE
 #define SLOT_ALIGN	64	/* a slot never shares a line with a neighbour's word */
@@ -81,13 +81,18 @@ w_ahead(uint64_t w, uint32_t lap)
  *	they need into their handle and never read them again: a scribbled
  *	header cannot move our reads or writes out of the mapping.
  *   qh_shutdown: 0, then 1 by mproc_queue_shutdown(), never back.
- *   qh_tail, qh_puts: producers (claimers and helpers), by CAS / add.
- *   qh_head, qh_gets: consumers, by CAS / add.
+ *   qh_tail: producers (claimers and helpers), by CAS.
+ *   qh_head: consumers, by CAS.
+ *   qh_tombs_freed: consumers, by add, when they skip a tombstone.
+ *	The puts and gets of stats are derived from it and the counters,
+ *	so that a put or get adds to no shared counter of its own.
  *   qh_space_seq, qh_data_seq: futex words, bumped by whoever frees a
  *	slot / publishes a message while someone sleeps on them.
  *   qh_put_waiters, qh_get_waiters: how many threads may sleep on each
  *	(an upper bound: see queue-recover.c), read by the wakers.
- *   qh_high_water: raised by producers with CAS.
+ *   qh_high_water: raised by producers with CAS.  On the producers'
+ *	line: consumers read the sleepers' line on every get, and a raise
+ *	there would cost each of them a cache miss.
  */
 struct queue_header {
 	uint64_t qh_magic;
@@ -103,18 +108,17 @@ struct queue_header {
 
 	/* Producers' line: written on every put. */
 	uint64_t qh_tail __attribute__((aligned(QH_LINE)));
-	uint64_t qh_puts;
+	uint64_t qh_high_water;
 
 	/* Consumers' line: written on every get. */
 	uint64_t qh_head __attribute__((aligned(QH_LINE)));
-	uint64_t qh_gets;
 
 	/* Sleepers' line: written only when someone sleeps or is woken. */
 	int32_t qh_space_seq __attribute__((aligned(QH_LINE)));
 	int32_t qh_data_seq;
 	int32_t qh_put_waiters;
 	int32_t qh_get_waiters;
-	uint64_t qh_high_water;
+	uint64_t qh_tombs_freed;
 } __attribute__((aligned(QH_LINE)));
 
 struct ring_slot {
@@ -261,7 +265,8 @@ ring_claim_put(struct mproc_queue *q, uint32_t me, struct ring_view *v)
  * now READING(lap, me)), -EAGAIN with *v the slot at head: FREE or
  * WRITING (empty at this instant, or a put in progress there), or still
  * READING a lap behind (its consumer is copying out the message of
- * pos - capacity, so no put can have reached pos yet); or -EPROTO.  Tombstones met on the way are freed and skipped.
+ * pos - capacity, so no put can have reached pos yet); or -EPROTO.
+ * Tombstones met on the way are freed and skipped.
  */
 static inline int
 ring_claim_get(struct mproc_queue *q, uint32_t me, struct ring_view *v)
@@ -297,6 +302,7 @@ ring_claim_get(struct mproc_queue *q, uint32_t me, struct ring_view *v)
 			ring_advance(&q->h->qh_head, pos);
 			if (!tomb)
 				return 0;
+			uatomic_add(&q->h->qh_tombs_freed, 1);
 			queue_wake(q, PUTTER, 1);	/* a slot came free */
 			pos = uatomic_read(&q->h->qh_head);
 			continue;

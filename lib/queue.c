@@ -171,9 +171,7 @@ claim(struct mproc_queue *q, enum queue_side side, uint32_t me,
 
 	if (side == GETTER) {
 		rc = ring_claim_get(q, me, v);
-		if (rc == 0)
-			uatomic_add(&q->h->qh_gets, 1);
-		else if (rc == -EAGAIN && drained(q, v))
+		if (rc == -EAGAIN && drained(q, v))
 			rc = -EPIPE;
 		return rc;
 	}
@@ -364,7 +362,6 @@ publish(struct mproc_queue *q, struct ring_slot *s, uint32_t lap, size_t len)
 	 * waiter-count read in queue_wake().  Pairs with [G1] and [W1].
 	 */
 	uatomic_xchg(&s->s_word, slot_word(lap, S_FULL, 0));
-	uatomic_add(&q->h->qh_puts, 1);
 	note_depth(q);
 	queue_wake(q, GETTER, 1);
 }
@@ -593,30 +590,58 @@ mproc_queue_shutdown(mproc_queue *q)
 	return 0;
 }
 
+/* What the slots from head to tail hold now. */
+struct ring_census {
+	uint64_t head, tail;
+	uint64_t messages;	/* FULL, not tombstones */
+	uint64_t tombs;		/* FULL tombstones, not yet skipped */
+	uint64_t writing;	/* claimed by producers, not yet published */
+};
+
 /*
- * Messages in the ring now: FULL slots (not tombstones) from head to
- * tail.  Exact when the queue is quiet, a snapshot while others work;
- * never above capacity.  Reads up to capacity slot words.
+ * Counts the slots from head to tail (at most capacity of them).  Exact
+ * when the queue is quiet, a snapshot while others work.
  */
+static void
+take_census(const struct mproc_queue *q, struct ring_census *c)
+{
+	uint64_t n;
+
+	memset(c, 0, sizeof(*c));
+	c->head = uatomic_read(&q->h->qh_head);
+	cmm_smp_rmb();	/* head before tail, so tail >= head unless scribbled */
+	c->tail = uatomic_read(&q->h->qh_tail);
+	n = c->tail >= c->head ? c->tail - c->head : 0;
+	if (n > q->capacity)
+		n = q->capacity;
+	for (uint64_t pos = c->head; pos < c->head + n; pos++) {
+		uint64_t w = uatomic_read(&ring_slot_at(q, pos)->s_word);
+
+		if (w_ahead(w, ring_lap(q, pos)) != 0)
+			continue;
+		if (w_state(w) == S_WRITING)
+			c->writing++;
+		else if (w_state(w) == S_FULL && w_pid(w) == W_TOMB)
+			c->tombs++;
+		else if (w_state(w) == S_FULL)
+			c->messages++;
+	}
+}
+
 static size_t
 count_messages(const struct mproc_queue *q)
 {
-	uint64_t head = uatomic_read(&q->h->qh_head), tail, n;
-	size_t count = 0;
+	struct ring_census c;
 
-	cmm_smp_rmb();	/* head before tail, so tail >= head unless scribbled */
-	tail = uatomic_read(&q->h->qh_tail);
-	n = tail >= head ? tail - head : 0;
-	if (n > q->capacity)
-		n = q->capacity;
-	for (uint64_t pos = head; pos < head + n; pos++) {
-		uint64_t w = uatomic_read(&ring_slot_at(q, pos)->s_word);
+	take_census(q, &c);
+	return (size_t)c.messages;
+}
 
-		if (w_ahead(w, ring_lap(q, pos)) == 0 && w_state(w) == S_FULL &&
-		    w_pid(w) != W_TOMB)
-			count++;
-	}
-	return count;
+/* a - b, or 0 where a snapshot taken while others work makes it negative. */
+static uint64_t
+minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
 }
 
 size_t
@@ -672,13 +697,22 @@ mproc_queue_msg_size(const mproc_queue *q)
 int
 mproc_queue_stats(const mproc_queue *q, struct mproc_queue_stats *st)
 {
-	uint64_t hw;
+	struct ring_census c;
+	uint64_t hw, tombs_freed;
 
 	if (q == NULL || st == NULL)
 		return fail(EINVAL);
-	st->puts = uatomic_read(&q->h->qh_puts);
-	st->gets = uatomic_read(&q->h->qh_gets);
-	st->depth = count_messages(q);
+	tombs_freed = uatomic_read(&q->h->qh_tombs_freed);
+	take_census(q, &c);
+	/*
+	 * Every position below tail was claimed by a put, which published
+	 * a message, is still writing it, or left a tombstone (in the ring,
+	 * or freed by now); every position below head was taken by a get or
+	 * was a tombstone it freed.
+	 */
+	st->puts = minus(c.tail, tombs_freed + c.tombs + c.writing);
+	st->gets = minus(c.head, tombs_freed);
+	st->depth = (size_t)c.messages;
 	hw = uatomic_read(&q->h->qh_high_water);
 	st->high_water = hw > q->capacity ? q->capacity
 					  : hw < st->depth ? st->depth : hw;

@@ -1145,6 +1145,32 @@ test_queue_slot_held_by_dead_process_is_taken_back(void **state)
 	assert_int_equal(mproc_queue_size(f->q), 4);
 }
 
+/* A message lost with its dead producer is not a put, and the get that
+ * skips its tombstone is not a get. */
+static void
+test_queue_stats_leave_out_message_lost_with_dead_producer(void **state)
+{
+	struct fixture *f = *state;
+	struct mproc_queue_stats st;
+	char buf[128];
+
+	assert_int_equal(mproc_queue_put(f->q, "a", 2, 0), 0);
+	assert_int_equal(test_reap(spawn(reserve_and_die, f->q, NULL), 5),
+			 128 + SIGKILL);
+	assert_int_equal(mproc_queue_put(f->q, "b", 2, 0), 0);
+	assert_int_equal(mproc_queue_stats(f->q, &st), 0);
+	assert_int_equal(st.puts, 2);
+	assert_int_equal(st.gets, 0);
+	assert_int_equal(st.depth, 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(mproc_queue_get(f->q, buf, sizeof(buf), 1000), 2);
+	assert_string_equal(buf, "b");
+	assert_int_equal(mproc_queue_stats(f->q, &st), 0);
+	assert_int_equal(st.puts, 2);
+	assert_int_equal(st.gets, 2);
+	assert_int_equal(st.depth, 0);
+}
+
 static int
 put_forever(mproc_queue *q, void *arg)
 {
@@ -1244,6 +1270,7 @@ main(void)
 		T(test_queue_stats_count_puts_gets_depth_and_high_water),
 		T(test_queue_stats_forget_waiters_of_killed_process),
 		T(test_queue_slot_held_by_dead_process_is_taken_back),
+		T(test_queue_stats_leave_out_message_lost_with_dead_producer),
 		T(test_queue_putter_asleep_on_message_taken_by_dying_consumer_completes),
 		T(test_queue_scribbled_segment_fails_calls_but_stays_in_bounds),
 		T(test_queue_4_producers_4_consumers_lose_and_duplicate_nothing),
