@@ -10,7 +10,7 @@
  *   (b) moving qh_tail / qh_head past a claimed slot.  Anyone who finds
  *       the slot at the counter claimed does it too ("helping"), so a
  *       death between (a) and (b) costs nothing.
- *   (c) the owner's own writes to its slot (s_len, s_data), and its one
+ *   (c) the owner's own writes to its slot (s_len, the data), and its one
  *       store that ends its turn: WRITING -> FULL or READING -> FREE(L+1).
  *       Before that store the slot is still owned; after it, the process
  *       holds nothing.

@@ -7,7 +7,8 @@
  *	struct queue_header	magic, layout, shutdown flag, then one cache
  *				line each for producers, consumers, waiting
  *	waiter records		QH_WAITERS words: who sleeps (for stats)
- *	slots			capacity x stride bytes: struct ring_slot
+ *	slots			capacity x stride bytes: struct ring_slot,
+ *				then the message at data_off (queue.c)
  *
  * The ring (after Vyukov's bounded MPMC queue) has exactly `capacity`
  * slots.  Positions are free-running 64-bit counters, never wrapping in
@@ -121,11 +122,11 @@ struct queue_header {
 	uint64_t qh_tombs_freed;
 } __attribute__((aligned(QH_LINE)));
 
+/* The head of a slot; its msg_size bytes of data follow at data_off. */
 struct ring_slot {
 	uint64_t s_word;	/* see above; CAS, or a store by its owner */
 	uint32_t s_len;		/* written by the WRITING owner only */
 	uint32_t s_pad;
-	unsigned char s_data[];	/* msg_size bytes, 16-byte aligned */
 };
 
 /*
@@ -141,6 +142,7 @@ struct mproc_queue {
 	uint64_t capacity;		/* == number of slots */
 	size_t msg_size;
 	size_t stride;
+	size_t data_off;		/* from a slot to its data */
 	uint64_t seen_head;		/* a recent qh_head (high-water estimate) */
 };
 
@@ -186,6 +188,25 @@ ring_lap(const struct mproc_queue *q, uint64_t pos)
 	return (uint32_t)(pos / q->capacity);
 }
 
+static inline unsigned char *
+ring_data(const struct mproc_queue *q, struct ring_slot *s)
+{
+	return (unsigned char *)s + q->data_off;
+}
+
+/*
+ * Data on lines of its own (see layout_of() in queue.c) comes from the
+ * peer's cache apart from the slot word: asking for its first line
+ * while we read the word overlaps the two misses, instead of paying for
+ * the second when the copy reaches it.
+ */
+static inline void
+ring_prefetch_data(const struct mproc_queue *q, struct ring_slot *s)
+{
+	if (q->data_off >= QH_LINE)
+		__builtin_prefetch(ring_data(q, s));
+}
+
 /* Moves *counter from pos to pos + 1 unless someone did already. */
 static inline void
 ring_advance(uint64_t *counter, uint64_t pos)
@@ -226,6 +247,7 @@ ring_claim_put(struct mproc_queue *q, uint32_t me, struct ring_view *v)
 
 	for (;;) {
 		uint32_t lap = ring_lap(q, pos);
+		uint64_t free_word = slot_word(lap, S_FREE, 0);
 		int32_t ahead;
 
 		/* [P0] tail before slot: a slot read after a tail of pos shows
@@ -233,21 +255,25 @@ ring_claim_put(struct mproc_queue *q, uint32_t me, struct ring_view *v)
 		cmm_smp_rmb();
 		v->slot = ring_slot_at(q, pos);
 		v->pos = pos;
-		v->word = uatomic_read(&v->slot->s_word);
-		ahead = w_ahead(v->word, lap);
-		if (ahead == 0 && w_state(v->word) == S_FREE) {
-			/*
-			 * [P1] Claim pos.  A successful cmpxchg is a full barrier:
-			 * our writes to the slot stay after the read that said
-			 * FREE, which the consumer's [G2] ordered after its reads.
-			 */
-			if (uatomic_cmpxchg(&v->slot->s_word, v->word,
-					    slot_word(lap, S_WRITING, me)) == v->word) {
-				ring_advance(&q->h->qh_tail, pos);
-				return 0;
-			}
-			continue;		/* lost pos to a peer: look again */
+		ring_prefetch_data(q, v->slot);
+		/*
+		 * [P1] Claim pos, expecting it free for this lap (a FREE word
+		 * has pid 0).  One cmpxchg fetches the line once, for writing,
+		 * where a read and then a cmpxchg would fetch it twice from the
+		 * consumer that freed it.  Failed, it is our read of the word.
+		 * A successful cmpxchg is a full barrier: our writes to the
+		 * slot stay after it, and it saw FREE, which the consumer's
+		 * [G2] ordered after its reads.
+		 */
+		v->word = uatomic_cmpxchg(&v->slot->s_word, free_word,
+					  slot_word(lap, S_WRITING, me));
+		if (v->word == free_word) {
+			ring_advance(&q->h->qh_tail, pos);
+			return 0;
 		}
+		ahead = w_ahead(v->word, lap);
+		if (ahead == 0 && w_state(v->word) == S_FREE)
+			return -EPROTO;		/* FREE with a pid: scribbled */
 		if (ahead == 0) {		/* claimed by a peer: help, move on */
 			ring_advance(&q->h->qh_tail, pos);
 			pos = uatomic_read(&q->h->qh_tail);
@@ -289,10 +315,12 @@ ring_claim_get(struct mproc_queue *q, uint32_t me, struct ring_view *v)
 		if (ahead == 0 && st == S_FULL) {
 			bool tomb = w_pid(v->word) == W_TOMB;
 
+			if (!tomb)
+				ring_prefetch_data(q, v->slot);
 			/*
 			 * [G1] Claim pos (or free a tombstone).  The full barrier
 			 * of a successful cmpxchg keeps our reads of s_len and
-			 * s_data after the read that said FULL, which [P2]
+			 * the data after the read that said FULL, which [P2]
 			 * ordered after the producer's writes.
 			 */
 			want = tomb ? slot_word(lap + 1, S_FREE, 0)
