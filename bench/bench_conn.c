@@ -19,7 +19,7 @@
  * Pipe asks for a 128 KiB pipe buffer; "raw pipe(2) 128 KiB" is the raw
  * peer given the same, to tell the framing's cost from the buffer's gain.
  */
-#include <config.h>
+#include "config.h"
 
 #include <err.h>
 #include <fcntl.h>

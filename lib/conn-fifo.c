@@ -9,8 +9,6 @@
  */
 #include "config.h"
 
-#include <config.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

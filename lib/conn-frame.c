@@ -17,8 +17,6 @@
  */
 #include "config.h"
 
-#include <config.h>
-
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

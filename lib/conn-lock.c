@@ -1,8 +1,6 @@
 /* conn-lock.c - sender and receiver locks of a connection (see conn-lock.h). */
 #include "config.h"
 
-#include <config.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -18,8 +18,6 @@
  */
 #include "config.h"
 
-#include <config.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
