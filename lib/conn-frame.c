@@ -69,8 +69,8 @@ wait_fd(int fd, short events, const struct mproc__deadline *d)
  * No MSG_NOSIGNAL for pipes: unless SIGPIPE was ignored when the end was
  * made (c->guard_sigpipe false, see conn.c), block it in this thread
  * around the writes, and take back a SIGPIPE they raised.  That costs
- * two system calls a message, as many again as the write: the price of
- * not changing the process's signal state.  If SIGPIPE was not
+ * two system calls a message on top of the write: the price of not
+ * changing the process's signal state.  If SIGPIPE was not
  * blocked before, none could be pending for this thread (it would have
  * been delivered), so sigpending() is needed only when it was.
  */
