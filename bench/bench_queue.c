@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -960,6 +961,9 @@ main(int argc, char **argv)
 			" 1 <= SLOTS <= %d\n", MAX_ROUNDS, MAX_CAPACITY);
 		return 2;
 	}
+	/* As a raw pipe(2) writer must to survive its reader; a libmproc
+	 * Pipe made then also sends without its SIGPIPE guard (bench_conn). */
+	signal(SIGPIPE, SIG_IGN);
 	printf("# medians of %d interleaved rounds; ratio: how many times mproc is better\n"
 	       "# capacity %u messages; posix-mq %ld (fs.mqueue.msg_max); sysv-msg %zu"
 	       " bytes at 64 B, %zu at 4 KiB (kernel.msgmnb)\n",

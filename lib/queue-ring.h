@@ -8,7 +8,7 @@
  *				line each for producers, consumers, waiting
  *	waiter records		QH_WAITERS words: who sleeps (for stats)
  *	slots			capacity x stride bytes: struct ring_slot,
- *				then the message at data_off (queue.c)
+ *				then the message on the next cache line
  *
  * The ring (after Vyukov's bounded MPMC queue) has exactly `capacity`
  * slots.  Positions are free-running 64-bit counters, never wrapping in
@@ -52,6 +52,7 @@
 #define QH_WAITERS	256	/* waiter records: blocked threads counted in stats */
 #define QH_LINE		CAA_CACHE_LINE_SIZE
 #define SLOT_ALIGN	64	/* a slot never shares a line with a neighbour's word */
+#define SLOT_DATA	SLOT_ALIGN	/* from a slot to its data: struct ring_slot */
 
 enum slot_state { S_FREE, S_WRITING, S_FULL, S_READING };
 
@@ -122,12 +123,20 @@ struct queue_header {
 	uint64_t qh_tombs_freed;
 } __attribute__((aligned(QH_LINE)));
 
-/* The head of a slot; its msg_size bytes of data follow at data_off. */
+/*
+ * The head of a slot.  Its msg_size bytes of data start on the next
+ * cache line (SLOT_DATA), never beside the word: a consumer waiting for
+ * a message reads the word again and again, and were the data on the
+ * word's line, every read would take that line from the producer half
+ * way through its copy (bench_queue T64, on the slower vCPU placement:
+ * 1.5x for 64 B messages, 1.8x for 16 B, for 64 more bytes a slot).
+ */
 struct ring_slot {
 	uint64_t s_word;	/* see above; CAS, or a store by its owner */
 	uint32_t s_len;		/* written by the WRITING owner only */
 	uint32_t s_pad;
 };
+_Static_assert(sizeof(struct ring_slot) <= SLOT_DATA, "slot head fits before the data");
 
 /*
  * This process's handle.  Everything here is private to the process, and
@@ -142,7 +151,6 @@ struct mproc_queue {
 	uint64_t capacity;		/* == number of slots */
 	size_t msg_size;
 	size_t stride;
-	size_t data_off;		/* from a slot to its data */
 	uint64_t seen_head;		/* a recent qh_head (high-water estimate) */
 };
 
@@ -189,22 +197,20 @@ ring_lap(const struct mproc_queue *q, uint64_t pos)
 }
 
 static inline unsigned char *
-ring_data(const struct mproc_queue *q, struct ring_slot *s)
+ring_data(struct ring_slot *s)
 {
-	return (unsigned char *)s + q->data_off;
+	return (unsigned char *)s + SLOT_DATA;
 }
 
 /*
- * Data on lines of its own (see layout_of() in queue.c) comes from the
- * peer's cache apart from the slot word: asking for its first line
- * while we read the word overlaps the two misses, instead of paying for
- * the second when the copy reaches it.
+ * The data's lines come from the peer's cache apart from the slot word's:
+ * asking for the first while we read the word overlaps the two misses,
+ * instead of paying for the second when the copy reaches it.
  */
 static inline void
-ring_prefetch_data(const struct mproc_queue *q, struct ring_slot *s)
+ring_prefetch_data(struct ring_slot *s)
 {
-	if (q->data_off >= QH_LINE)
-		__builtin_prefetch(ring_data(q, s));
+	__builtin_prefetch(ring_data(s));
 }
 
 /* Moves *counter from pos to pos + 1 unless someone did already. */
@@ -255,7 +261,7 @@ ring_claim_put(struct mproc_queue *q, uint32_t me, struct ring_view *v)
 		cmm_smp_rmb();
 		v->slot = ring_slot_at(q, pos);
 		v->pos = pos;
-		ring_prefetch_data(q, v->slot);
+		ring_prefetch_data(v->slot);
 		/*
 		 * [P1] Claim pos, expecting it free for this lap (a FREE word
 		 * has pid 0).  One cmpxchg fetches the line once, for writing,
@@ -316,7 +322,7 @@ ring_claim_get(struct mproc_queue *q, uint32_t me, struct ring_view *v)
 			bool tomb = w_pid(v->word) == W_TOMB;
 
 			if (!tomb)
-				ring_prefetch_data(q, v->slot);
+				ring_prefetch_data(v->slot);
 			/*
 			 * [G1] Claim pos (or free a tombstone).  The full barrier
 			 * of a successful cmpxchg keeps our reads of s_len and

@@ -49,7 +49,7 @@
 /* --- layout ----------------------------------------------------------- */
 
 struct layout {
-	uint64_t capacity, msg_size, data_off, stride, waiters_off, slots_off, total;
+	uint64_t capacity, msg_size, stride, waiters_off, slots_off, total;
 };
 
 static uint64_t
@@ -68,16 +68,7 @@ layout_of(uint64_t capacity, uint64_t msg_size, struct layout *l)
 		return -EINVAL;		/* s_len is 32 bits */
 	l->capacity = capacity;
 	l->msg_size = msg_size;
-	/*
-	 * A message that fits beside the slot word shares its cache line.
-	 * A longer one starts on the next line: a consumer waiting for the
-	 * message reads the word again and again, and were the data on the
-	 * word's line, every read would take that line from the producer
-	 * half way through its copy (bench_queue T64: 1.5x faster so).
-	 */
-	l->data_off = sizeof(struct ring_slot) + msg_size <= SLOT_ALIGN
-		      ? sizeof(struct ring_slot) : SLOT_ALIGN;
-	l->stride = round_up(l->data_off + msg_size, SLOT_ALIGN);
+	l->stride = round_up(SLOT_DATA + msg_size, SLOT_ALIGN);
 	l->waiters_off = round_up(sizeof(struct queue_header), QH_LINE);
 	l->slots_off = round_up(l->waiters_off + QH_WAITERS * sizeof(uint32_t), QH_LINE);
 	if (capacity > (PTRDIFF_MAX - l->slots_off) / l->stride)
@@ -139,7 +130,6 @@ attach(struct mproc_queue *q, struct mproc_shm *shm, const struct layout *l)
 	q->capacity = l->capacity;
 	q->msg_size = l->msg_size;
 	q->stride = l->stride;
-	q->data_off = l->data_off;
 	q->seen_head = 0;
 }
 
@@ -415,9 +405,9 @@ held_slot(const struct mproc_queue *q, const void *p, enum slot_state st)
 	struct ring_slot *s;
 	uint64_t w;
 
-	if (c < q->slots + q->data_off || c >= q->slots + q->capacity * q->stride)
+	if (c < q->slots + SLOT_DATA || c >= q->slots + q->capacity * q->stride)
 		return NULL;
-	off = (size_t)(c - q->slots) - q->data_off;
+	off = (size_t)(c - q->slots) - SLOT_DATA;
 	if (off % q->stride != 0)
 		return NULL;
 	s = (struct ring_slot *)(q->slots + off);
@@ -505,7 +495,7 @@ mproc_queue_put(mproc_queue *q, const void *msg, size_t len, int timeout_ms)
 	if ((rc = claim_within(q, PUTTER, &v, timeout_ms)) < 0)
 		return fail(-rc);
 	if (len > 0)
-		memcpy(ring_data(q, v.slot), msg, len);
+		memcpy(ring_data(v.slot), msg, len);
 	publish(q, v.slot, w_lap(v.word), len);
 	return 0;
 }
@@ -525,7 +515,7 @@ mproc_queue_get(mproc_queue *q, void *buf, size_t cap, int timeout_ms)
 		return fail(-rc);
 	if ((len = claimed_len(q, &v)) < 0)
 		return fail((int)-len);
-	memcpy(buf, ring_data(q, v.slot), (size_t)len);
+	memcpy(buf, ring_data(v.slot), (size_t)len);
 	release_slot(q, v.slot, w_lap(v.word));
 	return len;
 }
@@ -540,7 +530,7 @@ mproc_queue_reserve(mproc_queue *q, int timeout_ms)
 		return fail_null(EINVAL);
 	if ((rc = claim_within(q, PUTTER, &v, timeout_ms)) < 0)
 		return fail_null(-rc);
-	return ring_data(q, v.slot);
+	return ring_data(v.slot);
 }
 
 int
@@ -570,7 +560,7 @@ mproc_queue_acquire(mproc_queue *q, size_t *len, int timeout_ms)
 	if ((n = claimed_len(q, &v)) < 0)
 		return fail_null((int)-n);
 	*len = (size_t)n;
-	return ring_data(q, v.slot);
+	return ring_data(v.slot);
 }
 
 int
