@@ -129,7 +129,7 @@ struct queue_header {
  * a message reads the word again and again, and were the data on the
  * word's line, every read would take that line from the producer half
  * way through its copy (bench_queue T64, on the slower vCPU placement:
- * 1.5x for 64 B messages, 1.8x for 16 B, for 64 more bytes a slot).
+ * 1.5x for 64 B messages, 1.3x for 16 B, for 64 more bytes a slot).
  */
 struct ring_slot {
 	uint64_t s_word;	/* see above; CAS, or a store by its owner */
