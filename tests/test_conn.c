@@ -1291,18 +1291,18 @@ test_pipe_signals_during_big_messages_nothing_torn_lost_or_doubled(void **state)
 	assert_int_equal(mproc_conn_close(r.tx), 0);
 }
 
+/* A receive waiting forever on a Pipe is interrupted by a handler,
+ * installed with sa_flags, and takes nothing. */
 static void
-test_conn_recv_blocked_signal_handler_fails_eintr(void **state)
+assert_recv_forever_fails_eintr(bool duplex, int sa_flags)
 {
 	struct test_nagger n;
 	struct ends e;
 	char buf[8];
 	int err;
 
-	(void)state;
-	test_deadline(DEADLINE_S);
-	assert_int_equal(mproc_pipe(&e.a, &e.b, true), 0);
-	assert_int_equal(test_nag_start(&n, 0), 0);
+	assert_int_equal(mproc_pipe(&e.a, &e.b, duplex), 0);
+	assert_int_equal(test_nag_start(&n, sa_flags), 0);
 	assert_int_equal(mproc_conn_recv(e.a, buf, sizeof(buf), MPROC_FOREVER), -1);
 	err = errno;
 	test_nag_stop(&n);
@@ -1311,6 +1311,26 @@ test_conn_recv_blocked_signal_handler_fails_eintr(void **state)
 	assert_int_equal(mproc_conn_send(e.b, "ok", 2), 0);
 	assert_int_equal(mproc_conn_recv(e.a, buf, sizeof(buf), 0), 2);
 	close_ends(&e);
+}
+
+static void
+test_conn_recv_blocked_signal_handler_fails_eintr(void **state)
+{
+	(void)state;
+	test_deadline(DEADLINE_S);
+	assert_recv_forever_fails_eintr(true, 0);
+	assert_recv_forever_fails_eintr(false, 0);
+}
+
+/* As poll(2) would: a duplex Pipe's receive sleeps in recvmsg(2), which
+ * only a receive timeout on the socket keeps from being restarted. */
+static void
+test_conn_recv_blocked_sa_restart_handler_fails_eintr(void **state)
+{
+	(void)state;
+	test_deadline(DEADLINE_S);
+	assert_recv_forever_fails_eintr(true, SA_RESTART);
+	assert_recv_forever_fails_eintr(false, SA_RESTART);
 }
 
 static int
@@ -1325,16 +1345,14 @@ recv_forever(void *arg)
 /* A reader killed while it waits, holding the receiver lock, costs
  * nothing: the next receiver takes the lock over. */
 static void
-test_pipe_reader_killed_while_waiting_stream_still_works(void **state)
+assert_reader_killed_while_waiting_costs_nothing(bool duplex)
 {
 	struct timespec pause = { 0, 50000000 };
 	struct ends e;
 	char buf[8];
 	pid_t pid;
 
-	(void)state;
-	test_deadline(DEADLINE_S);
-	assert_int_equal(mproc_pipe(&e.a, &e.b, false), 0);
+	assert_int_equal(mproc_pipe(&e.a, &e.b, duplex), 0);
 	pid = spawn(recv_forever, e.a);
 	nanosleep(&pause, NULL);
 	kill(pid, SIGKILL);
@@ -1342,6 +1360,15 @@ test_pipe_reader_killed_while_waiting_stream_still_works(void **state)
 	assert_int_equal(mproc_conn_send(e.b, "ok", 2), 0);
 	assert_int_equal(mproc_conn_recv(e.a, buf, sizeof(buf), 5000), 2);
 	close_ends(&e);
+}
+
+static void
+test_pipe_reader_killed_while_waiting_stream_still_works(void **state)
+{
+	(void)state;
+	test_deadline(DEADLINE_S);
+	assert_reader_killed_while_waiting_costs_nothing(false);
+	assert_reader_killed_while_waiting_costs_nothing(true);
 }
 
 static int
@@ -1453,6 +1480,7 @@ main(void)
 		cmocka_unit_test(test_fifo_threads_and_processes_share_ends),
 		cmocka_unit_test(test_pipe_signals_during_big_messages_nothing_torn_lost_or_doubled),
 		cmocka_unit_test(test_conn_recv_blocked_signal_handler_fails_eintr),
+		cmocka_unit_test(test_conn_recv_blocked_sa_restart_handler_fails_eintr),
 		cmocka_unit_test(test_pipe_reader_killed_while_waiting_stream_still_works),
 		cmocka_unit_test(test_fifo_reader_killed_while_waiting_stream_still_works),
 		cmocka_unit_test(test_pipe_writer_killed_mid_message_readers_get_eproto),
